@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+)
+
+// sensitiveName matches keys whose values are never logged or shown: what
+// a payment protocol carries without declaring it. A protocol adds its own
+// with `sensitive:` or a parameter's `sensitive: true`.
+var sensitiveName = regexp.MustCompile(`(?i)(pwd|passw|secret|otp|pin$|birth|phone|token|card|ssn|account)`)
+
+// phoneRE finds Korean mobile numbers in free text.
+var phoneRE = regexp.MustCompile(`01[016789]-?\d{3,4}-?\d{4}`)
+
+// Mask is what a masked value becomes.
+const Mask = "****"
+
+// IsSensitive reports whether key names a value to mask in protocol p (p may be nil).
+func IsSensitive(p *Protocol, key string) bool {
+	return sensitiveName.MatchString(key) || (p != nil && p.Sensitive[key])
+}
+
+// MaskPhones masks the middle of every mobile number in s: 010****5678.
+func MaskPhones(s string) string {
+	return phoneRE.ReplaceAllStringFunc(s, func(m string) string {
+		digits := strings.ReplaceAll(m, "-", "")
+		return digits[:3] + Mask + digits[len(digits)-4:]
+	})
+}
+
+// MaskData returns a copy of m with the values of sensitive keys masked, at
+// any depth, and phone numbers masked inside every string.
+func MaskData(p *Protocol, m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if IsSensitive(p, k) {
+			out[k] = Mask
+			continue
+		}
+		out[k] = maskValue(p, v)
+	}
+	return out
+}
+
+func maskValue(p *Protocol, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return MaskData(p, x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskValue(p, e)
+		}
+		return out
+	case string:
+		return MaskPhones(x)
+	}
+	return v
+}
+
+// masker hides, in a step's log lines, every value the step holds under a
+// sensitive key, wherever the script put it in the message.
+type masker struct{ r *strings.Replacer }
+
+func newMasker(p *Protocol, st *Step, sources ...map[string]any) *masker {
+	var pairs []string
+	add := func(v string) {
+		if len(v) >= 4 {
+			pairs = append(pairs, v, Mask)
+		}
+	}
+	for _, src := range sources {
+		collectSensitive(p, st, src, false, add)
+	}
+	return &masker{r: strings.NewReplacer(pairs...)}
+}
+
+func collectSensitive(p *Protocol, st *Step, v any, under bool, add func(string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			collectSensitive(p, st, e, under || IsSensitive(p, k) || st.paramSensitive(k), add)
+		}
+	case []any:
+		for _, e := range x {
+			collectSensitive(p, st, e, under, add)
+		}
+	case string:
+		if under {
+			add(x)
+		}
+	}
+}
+
+func (m *masker) mask(s string) string { return MaskPhones(m.r.Replace(s)) }
+
+func (st *Step) paramSensitive(key string) bool {
+	for _, prm := range st.Params {
+		if prm.Name == key {
+			return prm.Sensitive
+		}
+	}
+	return false
+}
+
+func jsonString(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}

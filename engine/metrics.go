@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	steps     *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	poolWait  prometheus.Histogram
+	storeTime *prometheus.HistogramVec
+	reloads   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
+	m := &metrics{
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tuna_steps_total", Help: "Steps answered, by protocol, step, result and code.",
+		}, []string{"protocol", "step", "result", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tuna_step_duration_seconds", Help: "Time to answer a step, session load and save included.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"protocol", "step"}),
+		poolWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tuna_pool_wait_seconds", Help: "Time a step waited for a script runtime.",
+			Buckets: []float64{.00001, .0001, .001, .01, .1, 1},
+		}),
+		storeTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tuna_store_duration_seconds", Help: "Session store latency by operation.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5},
+		}, []string{"op"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tuna_reloads_total", Help: "Snapshot reloads by result (ok, error).",
+		}, []string{"result"}),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.steps, m.duration, m.poolWait, m.storeTime, m.reloads,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tuna_pool_runtimes", Help: "Script runtimes created."},
+			func() float64 { return float64(e.pool.created.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tuna_pool_in_use", Help: "Script runtimes lent to steps."},
+			func() float64 { return float64(e.pool.inUse.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tuna_snapshot_version", Help: "Version of the snapshot serving steps."},
+			func() float64 { return float64(e.Snapshot().Version) }),
+	)
+	return m
+}
+
+func (m *metrics) observeStep(protocol, step, result, code string, d time.Duration) {
+	m.steps.WithLabelValues(protocol, step, result, code).Inc()
+	m.duration.WithLabelValues(protocol, step).Observe(d.Seconds())
+}
+
+func (m *metrics) observeStore(op string, start time.Time) {
+	m.storeTime.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}

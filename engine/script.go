@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
+)
+
+// Script is one compiled JavaScript file of a snapshot.
+type Script struct {
+	Path    string // relative to the scripts folder, with forward slashes
+	Version string // short hash of the source: which version of the file ran
+	Program *goja.Program
+	Step    bool // compiled as a step (wrapped in a function) rather than a library
+	imports []scriptImport
+}
+
+type scriptImport struct {
+	path string
+	line int
+}
+
+// Step scripts are wrapped in a function so that their top-level let, const
+// and var stay local to one run: a pooled runtime runs the same file many
+// times. The wrapper keeps line numbers; only columns on line 1 move.
+const (
+	stepPrefix = "(function(){"
+	stepSuffix = "\n})()"
+)
+
+func checkScriptPath(p string) error {
+	switch {
+	case p == "" || path.IsAbs(p) || strings.Contains(p, `\`):
+		return errors.New("must be a relative path under the scripts folder")
+	case path.Clean(p) != p || strings.HasPrefix(p, "../") || p == "..":
+		return errors.New("must be a clean path inside the scripts folder (no .., no ./)")
+	case !strings.HasSuffix(p, ".js"):
+		return errors.New("must name a .js file")
+	}
+	return nil
+}
+
+// compileScript parses and compiles one file. display names it in errors
+// (the path a user recognises); rel is its path under the scripts folder.
+func compileScript(display, rel, src string, step bool) (*Script, LoadErrors) {
+	sum := sha256.Sum256([]byte(src))
+	s := &Script{Path: rel, Version: hex.EncodeToString(sum[:4]), Step: step}
+	prg, err := goja.Parse(rel, src)
+	if err != nil && !step {
+		return nil, syntaxErrors(display, err)
+	}
+	var errs LoadErrors
+	if prg != nil {
+		s.imports, errs = staticImports(display, prg, step)
+	}
+	code := src
+	if step {
+		code = stepPrefix + src + stepSuffix
+	}
+	s.Program, err = goja.Compile(rel, code, false)
+	if err != nil {
+		return nil, append(errs, syntaxErrors(display, err)...)
+	}
+	return s, errs
+}
+
+func syntaxErrors(display string, err error) LoadErrors {
+	var list parser.ErrorList
+	if errors.As(err, &list) {
+		out := make(LoadErrors, len(list))
+		for i, e := range list {
+			out[i] = &LoadError{File: display, Line: e.Position.Line, Msg: "syntax error: " + e.Message}
+		}
+		return out
+	}
+	var ce *goja.CompilerSyntaxError
+	if errors.As(err, &ce) {
+		return LoadErrors{{File: display, Line: ce.File.Position(ce.Offset).Line, Msg: "syntax error: " + ce.Message}}
+	}
+	return LoadErrors{{File: display, Msg: err.Error()}}
+}
+
+// staticImports finds importScript("literal") calls at the top level of a
+// file, so that missing files and cycles are load errors. A library may not
+// declare top-level let, const or class: it runs again in every step that
+// imports it, and those would clash with the previous run's.
+func staticImports(display string, prg *ast.Program, step bool) ([]scriptImport, LoadErrors) {
+	var imports []scriptImport
+	var errs LoadErrors
+	pos := func(idx file.Idx) int { return prg.File.Position(int(idx) - prg.File.Base()).Line }
+	for _, stmt := range prg.Body {
+		switch s := stmt.(type) {
+		case *ast.ExpressionStatement:
+			if p, ok := importLiteral(s.Expression); ok {
+				imports = append(imports, scriptImport{path: p, line: pos(s.Idx0())})
+			}
+		case *ast.LexicalDeclaration, *ast.ClassDeclaration:
+			if !step {
+				errs = append(errs, &LoadError{File: display, Line: pos(s.Idx0()),
+					Msg: "a library may not declare top-level let, const or class (use var or function)"})
+			}
+		}
+	}
+	return imports, errs
+}
+
+func importLiteral(e ast.Expression) (string, bool) {
+	call, ok := e.(*ast.CallExpression)
+	if !ok || len(call.ArgumentList) != 1 {
+		return "", false
+	}
+	id, ok := call.Callee.(*ast.Identifier)
+	if !ok || id.Name != "importScript" {
+		return "", false
+	}
+	lit, ok := call.ArgumentList[0].(*ast.StringLiteral)
+	if !ok {
+		return "", false
+	}
+	return lit.Value.String(), true
+}
+
+// checkImports reports imports of unknown or step files and import cycles.
+func checkImports(scripts map[string]*Script, display func(string) string) LoadErrors {
+	var errs LoadErrors
+	for _, s := range sortedScripts(scripts) {
+		for _, im := range s.imports {
+			if err := checkScriptPath(im.path); err != nil {
+				errs = append(errs, &LoadError{File: display(s.Path), Line: im.line, Msg: fmt.Sprintf("importScript(%q): %v", im.path, err)})
+				continue
+			}
+			target := scripts[im.path]
+			switch {
+			case target == nil:
+				errs = append(errs, &LoadError{File: display(s.Path), Line: im.line, Msg: fmt.Sprintf("importScript(%q): no such script", im.path)})
+			case target.Step:
+				errs = append(errs, &LoadError{File: display(s.Path), Line: im.line, Msg: fmt.Sprintf("importScript(%q): that file is a step script, not a library", im.path)})
+			}
+		}
+	}
+	return append(errs, importCycles(scripts, display)...)
+}
+
+func importCycles(scripts map[string]*Script, display func(string) string) LoadErrors {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	var errs LoadErrors
+	state := map[string]int{}
+	var visit func(s *Script, chain []string)
+	visit = func(s *Script, chain []string) {
+		state[s.Path] = onPath
+		chain = append(chain, s.Path)
+		for _, im := range s.imports {
+			t := scripts[im.path]
+			switch {
+			case t == nil:
+			case state[t.Path] == onPath:
+				errs = append(errs, &LoadError{File: display(s.Path), Line: im.line,
+					Msg: "import cycle: " + strings.Join(append(chain, t.Path), " → ")})
+			case state[t.Path] == unseen:
+				visit(t, chain)
+			}
+		}
+		state[s.Path] = done
+	}
+	for _, s := range sortedScripts(scripts) {
+		if state[s.Path] == unseen {
+			visit(s, nil)
+		}
+	}
+	return errs
+}

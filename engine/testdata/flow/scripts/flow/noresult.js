@@ -1,0 +1,1 @@
+persistMap.put("X", 1);

@@ -1,0 +1,4 @@
+(function () {
+	var x = null;
+	return x.boom;
+})();

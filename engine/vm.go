@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/dop251/goja"
+	"go.uber.org/zap"
+
+	"github.com/tunapay/tuna/components"
+)
+
+// lockdown freezes every object reachable from the global object (the
+// built-in constructors, their prototypes, the components), so that nothing
+// a step does to them is seen by the next step on the same runtime.
+const lockdown = `(function () {
+	var seen = new Set();
+	function deep(o) {
+		if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) return;
+		seen.add(o);
+		try { Object.freeze(o); } catch (e) { return; }
+		Reflect.ownKeys(o).forEach(function (k) {
+			var d = Object.getOwnPropertyDescriptor(o, k);
+			if (!d) return;
+			if ('value' in d) deep(d.value); else { deep(d.get); deep(d.set); }
+		});
+		deep(Object.getPrototypeOf(o));
+	}
+	deep(globalThis);
+})()`
+
+var lockdownProgram = goja.MustCompile("lockdown.js", lockdown, true)
+
+// maxCallStack bounds recursion in scripts: deep enough for any step.
+const maxCallStack = 2048
+
+// vm is one pooled goja runtime with every binding made once. Each step
+// runs against a fresh global object whose prototype is the frozen base
+// global, so what a step declares or assigns globally is gone for the next.
+type vm struct {
+	rt                      *goja.Runtime
+	base                    *goja.Object
+	req, sess, persist, res *jsMap
+	cur                     *run
+	imported                map[string]bool
+	consts                  map[*Protocol]goja.Value
+	broken                  bool // did not stop in time: never reuse
+}
+
+// run is the state of one step execution that the bindings read.
+type run struct {
+	snap    *Snapshot
+	proto   *Protocol
+	step    *Step
+	call    components.Call
+	log     *zap.Logger
+	masker  *masker
+	set     bool
+	success bool
+	code    string
+	message string
+	sources []map[string]any // where sensitive values may be, for the masker
+}
+
+func newVM(comps []namedComponent) (*vm, error) {
+	rt := goja.New()
+	rt.SetMaxCallStackSize(maxCallStack)
+	v := &vm{rt: rt, imported: map[string]bool{}, consts: map[*Protocol]goja.Value{}}
+	v.req = newJSMap(rt, "reqMap", true)
+	v.sess = newJSMap(rt, "sessionMap", true)
+	v.persist = newJSMap(rt, "persistMap", false)
+	v.res = newJSMap(rt, "resMap", false)
+	if err := v.bind(comps); err != nil {
+		return nil, err
+	}
+	if _, err := rt.RunProgram(lockdownProgram); err != nil {
+		return nil, fmt.Errorf("lockdown: %w", err)
+	}
+	v.base = rt.GlobalObject()
+	return v, nil
+}
+
+type namedComponent struct {
+	name string
+	impl any
+}
+
+func (v *vm) bind(comps []namedComponent) error {
+	rt := v.rt
+	g := rt.GlobalObject()
+	for _, m := range []*jsMap{v.req, v.sess, v.persist, v.res} {
+		if err := g.Set(m.name, rt.NewDynamicObject(m)); err != nil {
+			return err
+		}
+	}
+	logObj := rt.NewObject()
+	for _, lvl := range []string{"debug", "info", "warn", "error"} {
+		_ = logObj.Set(lvl, v.logFunc(lvl))
+	}
+	_ = g.Set("log", logObj)
+	_ = g.Set("setSuccess", v.setResult(true))
+	_ = g.Set("setFail", v.setResult(false))
+	_ = g.Set("importScript", v.importScript)
+	_ = g.DefineAccessorProperty("tid", rt.ToValue(func() string { return v.cur.call.TID }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = g.DefineAccessorProperty("FlowConstants", rt.ToValue(v.flowConstants), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	for _, c := range comps {
+		if _, err := components.Bind(rt, c.name, c.impl, v.currentCall); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *vm) currentCall() *components.Call { return &v.cur.call }
+
+// exec runs prog for r on a fresh global object.
+func (v *vm) exec(r *run, prog *goja.Program) error {
+	v.cur = r
+	g := v.rt.NewObject()
+	_ = g.SetPrototype(v.base)
+	_ = g.DefineDataProperty("globalThis", g, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	v.rt.SetGlobalObject(g)
+	defer v.reset()
+	_, err := v.rt.RunProgram(prog)
+	return err
+}
+
+func (v *vm) reset() {
+	v.rt.SetGlobalObject(v.base)
+	v.rt.ClearInterrupt()
+	clear(v.imported)
+	v.cur = nil
+	v.req.data, v.sess.data, v.persist.data, v.res.data = nil, nil, nil, nil
+	if len(v.consts) > 64 {
+		clear(v.consts) // snapshots come and go; keep the cache small
+	}
+}
+
+func (v *vm) flowConstants() goja.Value {
+	p := v.cur.proto
+	c, ok := v.consts[p]
+	if !ok {
+		c = components.Value(v.rt, p.Constants)
+		if o, isObj := c.(*goja.Object); isObj {
+			freeze(v.rt, o)
+		}
+		v.consts[p] = c
+	}
+	return c
+}
+
+func freeze(rt *goja.Runtime, o *goja.Object) {
+	f, _ := goja.AssertFunction(rt.Get("Object").ToObject(rt).Get("freeze"))
+	_, _ = f(goja.Undefined(), o)
+}
+
+var codeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+
+const maxMessage = 500
+
+// setResult makes setSuccess(code?, message?) and setFail(code?, message?).
+// The last call wins, as in the original framework.
+func (v *vm) setResult(success bool) func(goja.FunctionCall) goja.Value {
+	name, code, msg := "setFail", "FAIL", "failed"
+	if success {
+		name, code, msg = "setSuccess", "OK", "success"
+	}
+	return func(fc goja.FunctionCall) goja.Value {
+		c, m := code, msg
+		if a := fc.Argument(0); !goja.IsUndefined(a) && !goja.IsNull(a) {
+			c = a.String()
+			if !codeRE.MatchString(c) {
+				panic(v.rt.NewTypeError("%s: code %q must be UPPER_SNAKE_CASE (like %s)", name, c, code))
+			}
+		}
+		if a := fc.Argument(1); !goja.IsUndefined(a) && !goja.IsNull(a) {
+			m = a.String()
+			if len(m) > maxMessage {
+				m = m[:maxMessage]
+			}
+		}
+		r := v.cur
+		r.set, r.success, r.code, r.message = true, success, c, m
+		return goja.Undefined()
+	}
+}
+
+func (v *vm) importScript(fc goja.FunctionCall) goja.Value {
+	p := fc.Argument(0).String()
+	if v.imported[p] {
+		return goja.Undefined()
+	}
+	s := v.cur.snap.Script(p)
+	if s == nil || s.Step {
+		panic(v.rt.NewGoError(fmt.Errorf("importScript(%q): no such library (paths are relative to the scripts folder, like lib/x.js)", p)))
+	}
+	v.imported[p] = true
+	if _, err := v.rt.RunProgram(s.Program); err != nil {
+		panic(err)
+	}
+	return goja.Undefined()
+}
+
+func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
+	return func(fc goja.FunctionCall) goja.Value {
+		r := v.cur
+		if r.masker == nil {
+			r.masker = newMasker(r.proto, r.step, r.sources...)
+		}
+		parts := make([]string, len(fc.Arguments))
+		for i, a := range fc.Arguments {
+			parts[i] = v.logText(a)
+		}
+		msg := r.masker.mask(strings.Join(parts, " "))
+		at := zap.Skip()
+		for _, f := range v.rt.CaptureCallStack(4, nil) {
+			if pos := f.Position(); pos.Line > 0 {
+				at = zap.String("at", fmt.Sprintf("%s:%d", pos.Filename, pos.Line))
+				break
+			}
+		}
+		switch level {
+		case "debug":
+			r.log.Debug(msg, at)
+		case "info":
+			r.log.Info(msg, at)
+		case "warn":
+			r.log.Warn(msg, at)
+		default:
+			r.log.Error(msg, at)
+		}
+		return goja.Undefined()
+	}
+}
+
+// logText renders a log argument: objects and maps as JSON, the rest as JS would.
+func (v *vm) logText(a goja.Value) string {
+	if o, ok := a.(*goja.Object); ok && o.ClassName() != "Error" && o.ClassName() != "Function" {
+		if x, err := components.Export(o); err == nil {
+			if s, err := jsonString(x); err == nil {
+				return s
+			}
+		}
+	}
+	return a.String()
+}
