@@ -23,7 +23,7 @@ type Options struct {
 	Scripts    string // scripts folder
 	Protocols  string // protocols folder
 	Store      session.Store
-	Components map[string]any // built component instances, by name
+	Components map[string]any   // built component instances, by name
 	Log        *zap.Logger      // default: no logging
 	Now        func() time.Time // default: time.Now
 	PoolMin    int              // warm runtimes; default GOMAXPROCS

@@ -437,8 +437,8 @@ func yamlErrLine(err error) int {
 	return n
 }
 
+var yamlPrefixRE = regexp.MustCompile(`^(yaml: )?(unmarshal errors:\s*)?(line \d+: )?`)
+
 func yamlErrMsg(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	return yamlLineRE.ReplaceAllString(msg, "")
+	return yamlPrefixRE.ReplaceAllString(err.Error(), "")
 }

@@ -53,36 +53,44 @@ func checkScriptPath(p string) error {
 func compileScript(display, rel, src string, step bool) (*Script, LoadErrors) {
 	sum := sha256.Sum256([]byte(src))
 	s := &Script{Path: rel, Version: hex.EncodeToString(sum[:4]), Step: step}
-	prg, err := goja.Parse(rel, src)
-	if err != nil && !step {
-		return nil, syntaxErrors(display, err)
-	}
-	var errs LoadErrors
-	if prg != nil {
-		s.imports, errs = staticImports(display, prg, step)
-	}
 	code := src
 	if step {
 		code = stepPrefix + src + stepSuffix
 	}
-	s.Program, err = goja.Compile(rel, code, false)
+	prg, err := parser.ParseFile(nil, rel, code, 0)
 	if err != nil {
-		return nil, append(errs, syntaxErrors(display, err)...)
+		return nil, syntaxErrors(display, err, step)
+	}
+	top := prg
+	if step {
+		top, _ = parser.ParseFile(nil, rel, src, 0) // for imports; a top-level return makes it fail
+	}
+	var errs LoadErrors
+	if top != nil {
+		s.imports, errs = staticImports(display, top, step)
+	}
+	s.Program, err = goja.CompileAST(prg, false)
+	if err != nil {
+		return nil, append(errs, syntaxErrors(display, err, step)...)
 	}
 	return s, errs
 }
 
-func syntaxErrors(display string, err error) LoadErrors {
+func syntaxErrors(display string, err error, step bool) LoadErrors {
 	var list parser.ErrorList
 	if errors.As(err, &list) {
 		out := make(LoadErrors, len(list))
 		for i, e := range list {
-			out[i] = &LoadError{File: display, Line: e.Position.Line, Msg: "syntax error: " + e.Message}
+			col := e.Position.Column
+			if step && e.Position.Line == 1 {
+				col -= len(stepPrefix)
+			}
+			out[i] = &LoadError{File: display, Line: e.Position.Line, Msg: fmt.Sprintf("syntax error at column %d: %s", col, e.Message)}
 		}
 		return out
 	}
 	var ce *goja.CompilerSyntaxError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) && ce.File != nil {
 		return LoadErrors{{File: display, Line: ce.File.Position(ce.Offset).Line, Msg: "syntax error: " + ce.Message}}
 	}
 	return LoadErrors{{File: display, Msg: err.Error()}}

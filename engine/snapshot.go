@@ -31,7 +31,7 @@ func (s *Snapshot) Script(path string) *Script { return s.scripts[path] }
 // Build loads every protocol and compiles every script, and checks every
 // reference between them. It returns all problems at once, as LoadErrors.
 func Build(scriptsDir, protocolsDir string) (*Snapshot, error) {
-	b := &builder{scriptsDir: scriptsDir, hash: sha256.New()}
+	b := &builder{scriptsDir: scriptsDir, hash: sha256.New(), broken: map[string]bool{}}
 	snap := &Snapshot{BuiltAt: time.Now(), Protocols: map[string]*Protocol{}, scripts: map[string]*Script{}}
 	b.loadProtocols(protocolsDir, snap)
 	b.compileScripts(snap)
@@ -47,6 +47,7 @@ type builder struct {
 	errs       LoadErrors
 	hash       hash.Hash
 	stepFiles  map[string]bool
+	broken     map[string]bool // scripts that exist but failed to compile
 }
 
 func (b *builder) fail(err error) {
@@ -132,6 +133,8 @@ func (b *builder) compileScripts(snap *Snapshot) {
 		b.errs = append(b.errs, errs...)
 		if s != nil {
 			snap.scripts[rel] = s
+		} else {
+			b.broken[rel] = true
 		}
 		return nil
 	})
@@ -147,7 +150,7 @@ func (b *builder) linkSteps(snap *Snapshot) {
 	for _, p := range sortedProtocols(snap.Protocols) {
 		for _, st := range p.Steps {
 			st.script = snap.scripts[st.Script]
-			if st.script == nil && checkScriptPath(st.Script) == nil {
+			if st.script == nil && checkScriptPath(st.Script) == nil && !b.broken[st.Script] {
 				b.errs = append(b.errs, &LoadError{File: p.File, Line: st.scriptLine,
 					Msg: "step " + st.Name + ": script " + st.Script + " not found in " + b.scriptsDir})
 			}

@@ -1,0 +1,2 @@
+// x
+importScript("lib/y.js");

@@ -1,0 +1,1 @@
+importScript("lib/x.js");

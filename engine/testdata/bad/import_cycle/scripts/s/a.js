@@ -1,0 +1,2 @@
+importScript("lib/x.js");
+setSuccess();

@@ -1,0 +1,2 @@
+importScript("lib/none.js");
+setSuccess();

@@ -1,0 +1,2 @@
+var ok = 1;
+let bad = 2;

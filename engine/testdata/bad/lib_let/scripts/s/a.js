@@ -1,0 +1,2 @@
+importScript("lib/l.js");
+setSuccess();
