@@ -1,0 +1,100 @@
+package session
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var epoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func newOp(t *testing.T, create bool, tid string, version uint64, expires time.Duration, note string) *op {
+	t.Helper()
+	s := &Session{TID: tid, Version: version, ExpiresAt: epoch.Add(expires), Data: map[string]any{"note": note}}
+	o := getOp()
+	if err := o.prepare(s, create); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestBoltStore_Commit_Batch commits one batch in which some ops fail: the
+// others must still be written, in order, each seeing the ones before.
+func TestBoltStore_Commit_Batch(t *testing.T) {
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"), &BoltOptions{Now: func() time.Time { return epoch }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cases := []struct {
+		op   *op
+		want error
+	}{
+		{newOp(t, true, "a", 0, time.Minute, "a1"), nil},
+		{newOp(t, false, "a", 1, 2*time.Minute, "a2"), nil},
+		{newOp(t, false, "a", 1, 3*time.Minute, "stale"), ErrConflict},
+		{newOp(t, true, "a", 0, time.Minute, "dup"), ErrExists},
+		{newOp(t, false, "b", 1, time.Minute, "ghost"), ErrNotFound},
+		{newOp(t, true, "c", 0, time.Minute, "c1"), nil},
+		{newOp(t, false, "a", 2, 4*time.Minute, "a3"), nil},
+	}
+	batch := make([]*op, len(cases))
+	for i, tc := range cases {
+		batch[i] = tc.op
+	}
+	b.commit(batch)
+	for i, tc := range cases {
+		<-tc.op.done
+		if !errors.Is(tc.op.err, tc.want) {
+			t.Errorf("op %d (%s): err %v, want %v", i, tc.op.tid, tc.op.err, tc.want)
+		}
+	}
+	a, err := b.Load(t.Context(), "a")
+	if err != nil || a.Version != 3 || a.Data["note"] != "a3" || !a.ExpiresAt.Equal(epoch.Add(4*time.Minute)) {
+		t.Fatalf("a = %+v, %v; want the last save at Version 3", a, err)
+	}
+	if n := indexLen(t, b); n != 2 {
+		t.Fatalf("expiry index holds %d keys, want 2 (a and c)", n)
+	}
+}
+
+func indexLen(t *testing.T, b *BoltStore) int {
+	t.Helper()
+	n := 0
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketExpiry).ForEach(func(k, v []byte) error { n++; return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestBoltStore_Save_MovesIndex checks that a sliding TTL replaces the
+// session's expiry key rather than adding one.
+func TestBoltStore_Save_MovesIndex(t *testing.T) {
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"), &BoltOptions{Now: func() time.Time { return epoch }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	s := &Session{TID: "slide", ExpiresAt: epoch.Add(time.Minute)}
+	if err := b.Create(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		s.ExpiresAt = s.ExpiresAt.Add(time.Minute)
+		if i == 2 {
+			s.ExpiresAt = time.Time{} // no expiry: no key at all
+		}
+		if err := b.Save(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		if n, want := indexLen(t, b), min(1, 2-i); n != want {
+			t.Fatalf("after save %d the index holds %d keys, want %d", i, n, want)
+		}
+	}
+}
