@@ -1,0 +1,3 @@
+persistMap.putAll(sessionMap);
+resMap.put("NAME", sessionMap.get("NAME"));
+setSuccess("DONE", "all done");

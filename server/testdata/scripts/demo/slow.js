@@ -1,0 +1,3 @@
+var end = Date.now() + Number(reqMap.get("MS") || 300);
+while (Date.now() < end) {}
+setSuccess();

@@ -1,0 +1,1 @@
+throw new Error("internal detail: db password is hunter2");
