@@ -116,12 +116,32 @@ func exportObject(obj *goja.Object, path string, depth int) (any, error) {
 // struct tags apply. It is for component results and wrapped Go values.
 func normalize(v any, path string) (any, error) {
 	switch x := v.(type) {
-	case nil, string, bool, float64, map[string]any, []any:
+	case nil, string, bool, float64:
 		return x, nil
 	case int:
 		return float64(x), nil
 	case int64:
 		return float64(x), nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			n, err := normalize(e, path+"."+k)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			n, err := normalize(e, path+"["+strconv.Itoa(i)+"]")
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -179,3 +199,7 @@ func objectValue(rt *goja.Runtime, m map[string]any) goja.Value {
 	}
 	return o
 }
+
+// Normalize converts a Go value (a struct, a map, YAML-decoded data) to JSON
+// values as Export returns them.
+func Normalize(v any) (any, error) { return normalize(v, "value") }

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"time"
+
 	"encoding/json"
+	"github.com/tunapay/tuna/session"
 	"regexp"
 	"strings"
 )
@@ -108,4 +111,41 @@ func (st *Step) paramSensitive(key string) bool {
 func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// SessionView is a session as the admin API shows it: every value under a
+// sensitive key masked, and phone numbers masked everywhere.
+type SessionView struct {
+	TID       string              `json:"tid"`
+	Protocol  string              `json:"protocol"`
+	Version   uint64              `json:"version"`
+	CreatedAt time.Time           `json:"created_at"`
+	UpdatedAt time.Time           `json:"updated_at"`
+	ExpiresAt time.Time           `json:"expires_at"`
+	ClosedBy  string              `json:"closed_by,omitempty"`
+	Data      map[string]any      `json:"data"`
+	Steps     map[string]StepView `json:"steps"`
+}
+
+// StepView is a step record with its response data masked.
+type StepView struct {
+	Result   string         `json:"result"`
+	Code     string         `json:"code"`
+	Message  string         `json:"message,omitempty"`
+	Data     map[string]any `json:"data,omitempty"`
+	Attempts int            `json:"attempts"`
+	At       time.Time      `json:"at"`
+}
+
+// MaskedSession returns the admin view of s.
+func (e *Engine) MaskedSession(s *session.Session) SessionView {
+	p := e.Snapshot().Protocols[s.Protocol]
+	v := SessionView{TID: s.TID, Protocol: s.Protocol, Version: s.Version, CreatedAt: s.CreatedAt,
+		UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt, ClosedBy: s.ClosedBy,
+		Data: MaskData(p, s.Data), Steps: make(map[string]StepView, len(s.Steps))}
+	for name, r := range s.Steps {
+		v.Steps[name] = StepView{Result: r.Result, Code: r.Code, Message: MaskPhones(r.Message),
+			Data: MaskData(p, r.Data), Attempts: r.Attempts, At: r.At}
+	}
+	return v
 }
