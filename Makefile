@@ -1,0 +1,35 @@
+# TUNA — see README.md.
+GO       ?= go
+FUZZTIME ?= 30s
+BENCH    ?= .
+
+.PHONY: run test build check fuzz bench clean
+
+## run: serve on the embedded defaults (127.0.0.1:8080, admin on 127.0.0.1:8081)
+run:
+	$(GO) run ./cmd/tuna serve
+
+## test: vet and race-test everything (fuzz targets run their seed corpora)
+test:
+	$(GO) vet ./...
+	$(GO) test -race ./...
+
+## build: build bin/tuna
+build:
+	$(GO) build -o bin/tuna ./cmd/tuna
+
+## check: load the repository's protocols and scripts as the server would
+check:
+	$(GO) run ./cmd/tuna check
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	$(GO) test ./server -run='^$$' -fuzz=FuzzParseBody -fuzztime=$(FUZZTIME)
+	$(GO) test ./engine -run='^$$' -fuzz=FuzzParseProtocol -fuzztime=$(FUZZTIME)
+
+## bench: Go benchmarks of the hot paths
+bench:
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem ./engine ./server ./session ./components
+
+clean:
+	rm -rf bin data
