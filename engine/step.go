@@ -291,12 +291,12 @@ func (e *Engine) interruptible(stepCtx context.Context, v *vm, r *run, st *Step)
 		v.rt.Interrupt(errTimeout)
 		close(fired)
 	})
-	done := make(chan error, 1)
-	go func() { done <- v.exec(r, st.script.Program) }()
+	v.cur = r
+	v.jobs <- st.script.Program
 	grace := time.NewTimer(st.Timeout + e.opts.Grace)
 	defer grace.Stop()
 	select {
-	case err := <-done:
+	case err := <-v.done:
 		if !stop() {
 			<-fired // the interrupt was sent: wait for it, then clear it
 			v.rt.ClearInterrupt()
@@ -305,7 +305,7 @@ func (e *Engine) interruptible(stepCtx context.Context, v *vm, r *run, st *Step)
 		return err
 	case <-grace.C:
 		v.broken = true
-		go func() { <-done; e.pool.put(v) }()
+		go func() { <-v.done; close(v.jobs); e.pool.put(v) }()
 		r.log.Error("script did not stop after its timeout; runtime dropped", zap.Duration("timeout", st.Timeout))
 		return errTimeout
 	}

@@ -46,6 +46,8 @@ type vm struct {
 	imported                map[string]bool
 	consts                  map[*Protocol]goja.Value
 	broken                  bool // did not stop in time: never reuse
+	jobs                    chan *goja.Program
+	done                    chan error
 }
 
 // run is the state of one step execution that the bindings read.
@@ -78,7 +80,18 @@ func newVM(comps []namedComponent) (*vm, error) {
 		return nil, fmt.Errorf("lockdown: %w", err)
 	}
 	v.base = rt.GlobalObject()
+	v.jobs, v.done = make(chan *goja.Program), make(chan error, 1)
+	go v.work()
 	return v, nil
+}
+
+// work runs the runtime's steps on one long-lived goroutine, whose stack
+// has already grown to what goja needs, so a step does not pay for a new
+// goroutine and its stack growth. It ends when jobs is closed.
+func (v *vm) work() {
+	for prog := range v.jobs {
+		v.done <- v.exec(v.cur, prog)
+	}
 }
 
 type namedComponent struct {
@@ -102,6 +115,9 @@ func (v *vm) bind(comps []namedComponent) error {
 	_ = g.Set("setSuccess", v.setResult(true))
 	_ = g.Set("setFail", v.setResult(false))
 	_ = g.Set("importScript", v.importScript)
+	// globalThis is a getter, so each step's fresh global object needs no
+	// property of its own to point at itself.
+	_ = g.DefineAccessorProperty("globalThis", rt.ToValue(func() goja.Value { return rt.GlobalObject() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	_ = g.DefineAccessorProperty("tid", rt.ToValue(func() string { return v.cur.call.TID }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	_ = g.DefineAccessorProperty("FlowConstants", rt.ToValue(v.flowConstants), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	for _, c := range comps {
@@ -119,7 +135,6 @@ func (v *vm) exec(r *run, prog *goja.Program) error {
 	v.cur = r
 	g := v.rt.NewObject()
 	_ = g.SetPrototype(v.base)
-	_ = g.DefineDataProperty("globalThis", g, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	v.rt.SetGlobalObject(g)
 	defer v.reset()
 	_, err := v.rt.RunProgram(prog)
