@@ -98,6 +98,7 @@ func sortedComponents(m map[string]any) []namedComponent {
 }
 
 func (e *Engine) install(s *Snapshot) {
+	s.BuiltAt = e.opts.Now()
 	s.Version = e.versions.Add(1)
 	e.snap.Store(s)
 }
@@ -107,28 +108,34 @@ func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
 
 // ReloadStatus is the outcome of the latest reload.
 type ReloadStatus struct {
+	Count int64     `json:"count"` // reloads tried since start, the first build not counted
 	At    time.Time `json:"at"`
 	OK    bool      `json:"ok"`
 	Error string    `json:"error,omitempty"`
 }
 
-// Reload builds a new snapshot from the folders and swaps it in. On any
-// error the current snapshot stays, and the error is kept for Status.
+// Reload builds a new snapshot from the folders and swaps it in, unless its
+// content is the same as the current one's. On any error the current
+// snapshot stays, and the error is kept for Status.
 func (e *Engine) Reload() error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
 	snap, err := Build(e.opts.Scripts, e.opts.Protocols)
 	now := e.opts.Now()
+	count := e.reload.Load().Count + 1
 	if err != nil {
-		e.reload.Store(&ReloadStatus{At: now, Error: err.Error()})
+		e.reload.Store(&ReloadStatus{Count: count, At: now, Error: err.Error()})
 		e.metrics.reloads.WithLabelValues("error").Inc()
 		e.log.Error("reload failed; the previous snapshot stays", zap.Error(err),
 			zap.Int64("snapshot", e.Snapshot().Version))
 		return err
 	}
-	e.install(snap)
-	e.reload.Store(&ReloadStatus{At: now, OK: true})
+	e.reload.Store(&ReloadStatus{Count: count, At: now, OK: true})
 	e.metrics.reloads.WithLabelValues("ok").Inc()
+	if snap.Hash == e.Snapshot().Hash {
+		return nil // nothing changed: keep the version meaningful
+	}
+	e.install(snap)
 	e.log.Info("reloaded", zap.Int64("snapshot", snap.Version), zap.String("hash", snap.Hash))
 	return nil
 }

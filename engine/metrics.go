@@ -12,6 +12,7 @@ type metrics struct {
 	poolWait  prometheus.Histogram
 	storeTime *prometheus.HistogramVec
 	reloads   *prometheus.CounterVec
+	reloadLag prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
@@ -34,11 +35,15 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tuna_reloads_total", Help: "Snapshot reloads by result (ok, error).",
 		}, []string{"result"}),
+		reloadLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tuna_reload_delay_seconds", Help: "From the first change of a burst seen by the watcher to the end of its reload.",
+			Buckets: []float64{.05, .1, .15, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.steps, m.duration, m.poolWait, m.storeTime, m.reloads,
+	reg.MustRegister(m.steps, m.duration, m.poolWait, m.storeTime, m.reloads, m.reloadLag,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tuna_pool_runtimes", Help: "Script runtimes created."},
 			func() float64 { return float64(e.pool.created.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tuna_pool_in_use", Help: "Script runtimes lent to steps."},

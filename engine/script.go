@@ -53,6 +53,9 @@ func checkScriptPath(p string) error {
 func compileScript(display, rel, src string, step bool) (*Script, LoadErrors) {
 	sum := sha256.Sum256([]byte(src))
 	s := &Script{Path: rel, Version: hex.EncodeToString(sum[:4]), Step: step}
+	if step && strings.TrimSpace(src) == "" {
+		return nil, LoadErrors{{File: display, Msg: "the step script is empty (half-written?)"}}
+	}
 	code := src
 	if step {
 		code = stepPrefix + src + stepSuffix

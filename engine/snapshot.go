@@ -18,9 +18,9 @@ import (
 // reload builds a new one and swaps it in, and a step keeps the snapshot it
 // started on.
 type Snapshot struct {
-	Version   int64  // set when the engine installs it: 1, 2, 3…
-	Hash      string // of every file's path and content
-	BuiltAt   time.Time
+	Version   int64     // set when the engine installs it: 1, 2, 3…
+	Hash      string    // of every file's path and content
+	BuiltAt   time.Time // when the engine installed it, by its clock
 	Protocols map[string]*Protocol
 	scripts   map[string]*Script
 }
@@ -32,7 +32,7 @@ func (s *Snapshot) Script(path string) *Script { return s.scripts[path] }
 // reference between them. It returns all problems at once, as LoadErrors.
 func Build(scriptsDir, protocolsDir string) (*Snapshot, error) {
 	b := &builder{scriptsDir: scriptsDir, hash: sha256.New(), broken: map[string]bool{}}
-	snap := &Snapshot{BuiltAt: time.Now(), Protocols: map[string]*Protocol{}, scripts: map[string]*Script{}}
+	snap := &Snapshot{Protocols: map[string]*Protocol{}, scripts: map[string]*Script{}}
 	b.loadProtocols(protocolsDir, snap)
 	b.compileScripts(snap)
 	if len(b.errs) > 0 {
@@ -115,21 +115,25 @@ func (b *builder) display(rel string) string {
 // library imported by a name computed at run time is compiled too, and a
 // syntax error anywhere keeps the old snapshot.
 func (b *builder) compileScripts(snap *Snapshot) {
-	err := filepath.WalkDir(b.scriptsDir, func(p string, d fs.DirEntry, err error) error {
+	root := b.scriptsDir
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r // WalkDir does not descend into a symlinked root
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() || !strings.HasSuffix(p, ".js") {
 			return nil
 		}
-		rel, _ := filepath.Rel(b.scriptsDir, p)
+		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
 		src, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
 		b.hashFile(rel, src)
-		s, errs := compileScript(p, rel, string(src), b.stepFiles[rel])
+		s, errs := compileScript(b.display(rel), rel, string(src), b.stepFiles[rel])
 		b.errs = append(b.errs, errs...)
 		if s != nil {
 			snap.scripts[rel] = s

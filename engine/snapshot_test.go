@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ func TestBuild_ReportsEachErrorWithFileAndLine(t *testing.T) {
 		{"import_missing", []string{`scripts/s/a.js:1: importScript("lib/none.js"): no such script`}},
 		{"import_cycle", []string{`scripts/lib/y.js:1: import cycle: lib/x.js → lib/y.js → lib/x.js`}},
 		{"lib_let", []string{`scripts/lib/l.js:2: a library may not declare top-level let, const or class`}},
+		{"empty_step", []string{`scripts/s/a.js: the step script is empty`}},
 		{"name_mismatch", []string{`protocols/p.yaml:1: name "other" does not match the file name "p"`}},
 	}
 	for _, tt := range tests {
@@ -62,6 +64,29 @@ func TestBuild_CollectsEveryError(t *testing.T) {
 	var le engine.LoadErrors
 	if !errors.As(err, &le) || len(le) < 4 {
 		t.Fatalf("want every error at once, got %v", err)
+	}
+}
+
+// A scripts folder may be a symlink (a deploy's current -> releases/N).
+func TestBuild_SymlinkedScriptsFolder(t *testing.T) {
+	abs, _ := filepath.Abs("testdata/flow/scripts")
+	link := filepath.Join(t.TempDir(), "scripts")
+	if err := os.Symlink(abs, link); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	if _, err := engine.Build(link, "testdata/flow/protocols"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReload_UnchangedKeepsVersion(t *testing.T) {
+	h := newHarness(t, flowDir)
+	if err := h.e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	st := h.e.Status()
+	if st.Snapshot.Version != 1 || !st.LastReload.OK || !st.Snapshot.BuiltAt.Equal(h.clock.Now()) {
+		t.Fatalf("status %+v", st)
 	}
 }
 
