@@ -40,6 +40,9 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 			Buckets: []float64{.05, .1, .15, .25, .5, 1, 2.5, 5},
 		}),
 	}
+	for _, r := range []string{"ok", "error"} {
+		m.reloads.WithLabelValues(r) // export both at zero, before the first reload
+	}
 	if reg == nil {
 		return m
 	}

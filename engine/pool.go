@@ -77,17 +77,25 @@ func (p *pool) takeIdle() *vm {
 	return v
 }
 
-// put returns v; a broken runtime is dropped instead.
+// put returns v for the next step.
 func (p *pool) put(v *vm) {
-	if v.broken {
-		p.created.Add(-1)
-		p.dropped.Add(1)
-	} else {
-		p.mu.Lock()
-		p.idle = append(p.idle, v)
-		p.mu.Unlock()
-	}
+	p.mu.Lock()
+	p.idle = append(p.idle, v)
+	p.mu.Unlock()
 	p.release()
+}
+
+// drop gives up on v, which did not stop in time: its slot is free at once,
+// so a fresh runtime can serve the next step while v's goroutine is still
+// stuck in Go code. v is never used again.
+func (p *pool) drop(v *vm) {
+	p.created.Add(-1)
+	p.dropped.Add(1)
+	p.release()
+	go func() {
+		<-v.done
+		close(v.jobs)
+	}()
 }
 
 func (p *pool) release() {

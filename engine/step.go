@@ -304,8 +304,7 @@ func (e *Engine) interruptible(stepCtx context.Context, v *vm, r *run, st *Step)
 		e.pool.put(v)
 		return err
 	case <-grace.C:
-		v.broken = true
-		go func() { <-v.done; close(v.jobs); e.pool.put(v) }()
+		e.pool.drop(v)
 		r.log.Error("script did not stop after its timeout; runtime dropped", zap.Duration("timeout", st.Timeout))
 		return errTimeout
 	}

@@ -45,7 +45,6 @@ type vm struct {
 	cur                     *run
 	imported                map[string]bool
 	consts                  map[*Protocol]goja.Value
-	broken                  bool // did not stop in time: never reuse
 	jobs                    chan *goja.Program
 	done                    chan error
 }

@@ -29,6 +29,9 @@ type Options struct {
 	Limits     Limits
 	// DrainTimeout bounds how long Shutdown waits for in-flight steps; default 30s.
 	DrainTimeout time.Duration
+	// HeaderTimeout and BodyTimeout bound how long a client may take to send
+	// its headers (default 5s) and its whole request (default 15s).
+	HeaderTimeout, BodyTimeout time.Duration
 }
 
 // Server serves the public and the admin listeners.
@@ -50,6 +53,12 @@ func New(opts Options) *Server {
 	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.HeaderTimeout <= 0 {
+		opts.HeaderTimeout = 5 * time.Second
+	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 15 * time.Second
 	}
 	opts.Limits = opts.Limits.withDefaults()
 	s := &Server{opts: opts, log: opts.Log}
@@ -119,12 +128,12 @@ func (s *Server) Serve(ctx context.Context, public, admin net.Listener) error {
 }
 
 // httpServer bounds how long a client may take, so slow clients cannot
-// hold connections: headers in 5s, the whole body in 15s.
+// hold connections.
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		ReadHeaderTimeout: s.opts.HeaderTimeout,
+		ReadTimeout:       s.opts.BodyTimeout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -42,23 +43,40 @@ type fixture struct {
 	store session.Store
 }
 
-func newFixture(t *testing.T, wrap ...func(session.Store) session.Store) *fixture {
+// fixtureOption shapes a fixture: its store, its server options.
+type fixtureOption struct {
+	store  func(session.Store) session.Store
+	server func(*server.Options)
+}
+
+func withStore(f func(session.Store) session.Store) fixtureOption { return fixtureOption{store: f} }
+func withServerOptions(f func(*server.Options)) fixtureOption     { return fixtureOption{server: f} }
+
+func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
 	var store session.Store = session.NewMemory(&session.MemoryOptions{Now: c.Now})
-	for _, w := range wrap {
-		store = w(store)
+	for _, o := range opts {
+		if o.store != nil {
+			store = o.store(store)
+		}
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
+	reg := prometheus.NewRegistry()
 	eng, err := engine.New(engine.Options{Scripts: "testdata/scripts", Protocols: "testdata/protocols",
-		Store: store, Log: log, Now: c.Now, PoolMin: 1, PoolMax: 4})
+		Store: store, Log: log, Now: c.Now, PoolMin: 1, PoolMax: 4, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{Engine: eng, Log: log, AdminToken: adminToken,
-		Limits: server.Limits{MaxBody: 1024, MaxParams: 8, MaxValue: 64}})
-	return &fixture{t: t, srv: srv, clock: c, logs: logs, store: store}
+	so := server.Options{Engine: eng, Log: log, AdminToken: adminToken, Gatherer: reg,
+		Limits: server.Limits{MaxBody: 1024, MaxParams: 8, MaxValue: 64}}
+	for _, o := range opts {
+		if o.server != nil {
+			o.server(&so)
+		}
+	}
+	return &fixture{t: t, srv: server.New(so), clock: c, logs: logs, store: store}
 }
 
 // scenario is one HTTP exchange and what must come back.
@@ -271,13 +289,52 @@ func TestServer_Admin(t *testing.T) {
 	}
 }
 
+func TestServer_Metrics(t *testing.T) {
+	f := newFixture(t)
+	tid := f.begin()
+	f.do("POST", "/tx/demo/next", form, "TID="+tid, nil, false)
+	f.do("POST", "/tx/demo/next", form, "TID="+tid, nil, false)
+	rec := f.do("GET", "/metrics", "", "", nil, false)
+	for _, want := range []string{
+		`tuna_steps_total{code="OK",protocol="demo",result="SUCCESS",step="begin"} 1`,
+		`tuna_steps_total{code="DONE",protocol="demo",result="SUCCESS",step="next"} 2`,
+		`tuna_step_duration_seconds_count{protocol="demo",step="next"} 2`,
+		`tuna_store_duration_seconds_count{op="load"} 2`,
+		`tuna_pool_wait_seconds_count`, `tuna_pool_runtimes`, `tuna_reloads_total`, `tuna_snapshot_version 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// A client that sends its headers too slowly is cut off.
+func TestServer_SlowClientIsCutOff(t *testing.T) {
+	f := newFixture(t, withServerOptions(func(o *server.Options) { o.HeaderTimeout = 200 * time.Millisecond }))
+	pub, _ := net.Listen("tcp", "127.0.0.1:0")
+	adm, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.srv.Serve(ctx, pub, adm)
+	conn, err := net.Dial("tcp", pub.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("POST /tx/demo/begin HTTP/1.1\r\nHost: x\r\n")) // and never the rest
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the server did not close the connection: %v", err)
+	}
+}
+
 // panicStore panics on Load, to prove no panic reaches a client.
 type panicStore struct{ session.Store }
 
 func (panicStore) Load(context.Context, string) (*session.Session, error) { panic("store exploded") }
 
 func TestServer_PanicBecomes500(t *testing.T) {
-	f := newFixture(t, func(s session.Store) session.Store { return panicStore{s} })
+	f := newFixture(t, withStore(func(s session.Store) session.Store { return panicStore{s} }))
 	tid := f.begin()
 	f.run(scenario{method: "POST", path: "/tx/demo/next", contentType: form, body: "TID=" + tid, status: 500,
 		want: map[string]any{"code": "INTERNAL_ERROR"}, notContains: []string{"exploded"}})

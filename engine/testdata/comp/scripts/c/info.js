@@ -1,0 +1,1 @@
+resMap.put("info", SLOW.info()); setSuccess();

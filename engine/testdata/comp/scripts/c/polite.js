@@ -1,0 +1,1 @@
+SLOW.waitForCancel(); setSuccess();

@@ -1,0 +1,1 @@
+SLOW.ignoreCancel(Number(reqMap.get("MS"))); setSuccess();

@@ -1,0 +1,1 @@
+SLOW.block(); setSuccess();
