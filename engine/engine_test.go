@@ -14,36 +14,20 @@ import (
 
 	"github.com/tunapay/tuna/engine"
 	"github.com/tunapay/tuna/session"
+	"github.com/tunapay/tuna/session/storetest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type harness struct {
 	t     *testing.T
 	e     *engine.Engine
 	store *session.Memory
-	clock *clock
+	clock *storetest.Clock
 	logs  *observer.ObservedLogs
 }
 
 func newHarness(t *testing.T, dir string, tweak ...func(*engine.Options)) *harness {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	core, logs := observer.New(zap.DebugLevel)
 	store := session.NewMemory(&session.MemoryOptions{Now: c.Now})
 	opts := engine.Options{
@@ -454,5 +438,38 @@ func TestRun_LogsAreMasked(t *testing.T) {
 	ctx := lines[0].ContextMap()
 	if ctx["protocol"] != "flow" || ctx["step"] != "begin" || ctx["tid"] == "" || ctx["script_version"] == "" || ctx["at"] != "flow/begin.js:9" {
 		t.Fatalf("context %v", ctx)
+	}
+}
+
+// The same 50 concurrent steps on one TID, on the durable store.
+func TestRun_ConcurrentStepsOnOneTID_Bolt(t *testing.T) {
+	store, err := session.OpenBolt(t.TempDir()+"/s.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	e, err := engine.New(engine.Options{Scripts: flowDir + "/scripts", Protocols: flowDir + "/protocols", Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.Run(context.Background(), engine.Request{Protocol: "flow", Step: "begin", Params: p("NAME", "kim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.Run(context.Background(), engine.Request{Protocol: "flow", Step: "counter", Params: p("TID", resp.TID)})
+			if err != nil || r.Result != engine.ResultSuccess {
+				t.Errorf("step: %v %+v", err, r)
+			}
+		}()
+	}
+	wg.Wait()
+	s, err := store.Load(context.Background(), resp.TID)
+	if err != nil || s.Data["COUNT"] != float64(50) || s.Version != 51 {
+		t.Fatalf("COUNT %v, version %d, err %v: an update was lost", s.Data["COUNT"], s.Version, err)
 	}
 }

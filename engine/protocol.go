@@ -396,33 +396,20 @@ func (pp *protocolParser) checkFlow(p *Protocol, root *yaml.Node) {
 }
 
 func (pp *protocolParser) checkCycles(p *Protocol) {
-	const (
-		unseen = iota
-		onPath
-		done
-	)
-	state := map[string]int{}
-	var visit func(st *Step, path []string)
-	visit = func(st *Step, path []string) {
-		state[st.Name] = onPath
-		path = append(path, st.Name)
-		for _, a := range st.After {
-			dep := p.byName[a]
-			switch {
-			case dep == nil:
-			case state[a] == onPath:
-				pp.errorf(st.Line, "cycle in after: %s → %s", strings.Join(path, " → "), a)
-			case state[a] == unseen:
-				visit(dep, path)
-			}
-		}
-		state[st.Name] = done
+	names := make([]string, len(p.Steps))
+	for i, st := range p.Steps {
+		names[i] = st.Name
 	}
-	for _, st := range p.Steps {
-		if state[st.Name] == unseen {
-			visit(st, nil)
+	next := func(n string) ([]string, bool) {
+		st := p.byName[n]
+		if st == nil {
+			return nil, false
 		}
+		return st.After, true
 	}
+	findCycles(names, next, func(a string) string { return a }, func(chain []string, a string) {
+		pp.errorf(p.byName[chain[len(chain)-1]].Line, "cycle in after: %s → %s", strings.Join(chain, " → "), a)
+	})
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)

@@ -161,34 +161,21 @@ func checkImports(scripts map[string]*Script, display func(string) string) LoadE
 }
 
 func importCycles(scripts map[string]*Script, display func(string) string) LoadErrors {
-	const (
-		unseen = iota
-		onPath
-		done
-	)
 	var errs LoadErrors
-	state := map[string]int{}
-	var visit func(s *Script, chain []string)
-	visit = func(s *Script, chain []string) {
-		state[s.Path] = onPath
-		chain = append(chain, s.Path)
-		for _, im := range s.imports {
-			t := scripts[im.path]
-			switch {
-			case t == nil:
-			case state[t.Path] == onPath:
-				errs = append(errs, &LoadError{File: display(s.Path), Line: im.line,
-					Msg: "import cycle: " + strings.Join(append(chain, t.Path), " → ")})
-			case state[t.Path] == unseen:
-				visit(t, chain)
-			}
-		}
-		state[s.Path] = done
-	}
+	var paths []string
 	for _, s := range sortedScripts(scripts) {
-		if state[s.Path] == unseen {
-			visit(s, nil)
-		}
+		paths = append(paths, s.Path)
 	}
+	next := func(path string) ([]scriptImport, bool) {
+		s := scripts[path]
+		if s == nil {
+			return nil, false
+		}
+		return s.imports, true
+	}
+	findCycles(paths, next, func(im scriptImport) string { return im.path }, func(chain []string, im scriptImport) {
+		errs = append(errs, &LoadError{File: display(chain[len(chain)-1]), Line: im.line,
+			Msg: "import cycle: " + strings.Join(append(chain, im.path), " → ")})
+	})
 	return errs
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,26 +18,15 @@ import (
 	"github.com/tunapay/tuna/engine"
 	"github.com/tunapay/tuna/server"
 	"github.com/tunapay/tuna/session"
+	"github.com/tunapay/tuna/session/storetest"
 )
 
 const adminToken = "test-admin-token-0123456789abcdef"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	t     *testing.T
 	srv   *server.Server
-	clock *clock
+	clock *storetest.Clock
 	logs  *observer.ObservedLogs
 	store session.Store
 }
@@ -54,7 +42,7 @@ func withServerOptions(f func(*server.Options)) fixtureOption     { return fixtu
 
 func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	var store session.Store = session.NewMemory(&session.MemoryOptions{Now: c.Now})
 	for _, o := range opts {
 		if o.store != nil {
