@@ -19,6 +19,7 @@ type Env struct {
 	DataDir string         // a directory the component may keep files in
 	Sandbox bool           // true unless the server runs in live mode
 	Config  map[string]any // the component's section of the config file, may be nil
+	Shared  *Shared        // resources the server's components share
 }
 
 // Factory builds a component once per server. Its exported methods are what

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tunapay/tuna/components"
+	"github.com/tunapay/tuna/failpoint"
 	"github.com/tunapay/tuna/session"
 )
 
@@ -233,6 +234,7 @@ func applyOutcome(sess *session.Session, st *Step, rec *session.StepRecord, r *r
 }
 
 func (e *Engine) save(ctx context.Context, st *Step, sess *session.Session) error {
+	failpoint.Hit(failpoint.SessionBeforeSave)
 	t0 := time.Now()
 	defer e.metrics.observeStore("save", t0)
 	if st.Start {

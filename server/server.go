@@ -29,6 +29,10 @@ type Options struct {
 	Limits     Limits
 	// DrainTimeout bounds how long Shutdown waits for in-flight steps; default 30s.
 	DrainTimeout time.Duration
+	// Mounts are application handlers on the public listener, by echo path
+	// pattern ("/v1/payments/*"): they get the same middleware (request ID,
+	// access log, panic recovery) as the protocol endpoints.
+	Mounts map[string]http.Handler
 	// HeaderTimeout and BodyTimeout bound how long a client may take to send
 	// its headers (default 5s) and its whole request (default 15s).
 	HeaderTimeout, BodyTimeout time.Duration
@@ -64,6 +68,9 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Log}
 	s.public = s.newEcho()
 	s.public.POST("/tx/:protocol/:step", s.step)
+	for pattern, h := range opts.Mounts {
+		s.public.Any(pattern, echo.WrapHandler(h))
+	}
 	s.routeHealth(s.public)
 	s.admin = s.newEcho()
 	s.routeAdmin(s.admin)
