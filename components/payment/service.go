@@ -33,7 +33,8 @@ type Options struct {
 	// CarrierSettle is the longest a charge or cancel request may still be on
 	// its way to the carrier after the call that sent it gave up. A carrier
 	// inquiry that says "not done" is trusted only that long after the
-	// request was sent. Default 5s.
+	// request was sent. Default 5s; negative means at once, for a carrier
+	// in this process (no request can be in flight once its call returned).
 	CarrierSettle time.Duration
 	// RecoverAfter: a charge or cancel whose outcome is unknown this long is
 	// resolved by Recover, not by the step that sent it; default 1m.
@@ -61,7 +62,8 @@ func New(opts Options) (*Service, error) {
 	if len(opts.Key) < 32 {
 		return nil, errors.New("payment: the server key must be at least 32 bytes")
 	}
-	return &Service{opts: withDefaults(opts), log: opts.Log}, nil
+	opts = withDefaults(opts)
+	return &Service{opts: opts, log: opts.Log}, nil
 }
 
 func withDefaults(o Options) Options {
@@ -74,12 +76,14 @@ func withDefaults(o Options) Options {
 	defaults := []struct {
 		d   *time.Duration
 		def time.Duration
-	}{{&o.PaymentTTL, 10 * time.Minute}, {&o.OTPTTL, 3 * time.Minute}, {&o.CarrierSettle, 5 * time.Second},
-		{&o.RecoverAfter, time.Minute}}
+	}{{&o.PaymentTTL, 10 * time.Minute}, {&o.OTPTTL, 3 * time.Minute}, {&o.RecoverAfter, time.Minute}}
 	for _, d := range defaults {
 		if *d.d <= 0 {
 			*d.d = d.def
 		}
+	}
+	if o.CarrierSettle == 0 {
+		o.CarrierSettle = 5 * time.Second
 	}
 	if o.MonthlyLimit <= 0 {
 		o.MonthlyLimit = 300_000

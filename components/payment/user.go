@@ -85,7 +85,7 @@ func (s *Service) openPayment(tx Tx, tid string) (*Payment, error) {
 	case StatusExpired:
 		return nil, abort(CodePaymentExpired)
 	case StatusFailed:
-		return nil, &outcomeErr{Outcome{Code: CodePaymentFailed, Message: messages[CodePaymentFailed] + ": " + p.FailCode}}
+		return nil, &outcomeErr{okOrFail(p)} // its own failure: OTP_LOCKED, LIMIT_EXCEEDED…
 	}
 	return nil, abort(CodePaymentFailed)
 }

@@ -1,0 +1,147 @@
+package boltstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tunapay/tuna/components/payment"
+)
+
+// orderRef is the part of a stored payment the order index needs.
+type orderRef struct {
+	CPID      string    `json:"cp_id"`
+	OrderID   string    `json:"order_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// key is the ref's order index key, nil when it has no order id.
+func (r *orderRef) key() []byte {
+	if r == nil {
+		return nil
+	}
+	k, _ := paymentOrderKey(r.CPID, r.OrderID) // stored refs were checked on Put
+	return k
+}
+
+// paymentOrderKey is the order index key of a payment: nil without an
+// order id, which is not indexed.
+func paymentOrderKey(cpID, orderID string) ([]byte, error) {
+	if orderID == "" {
+		return nil, nil
+	}
+	return orderKey(cpID, orderID)
+}
+
+func (t *tx) Payment(tid string) (*payment.Payment, error) {
+	var p payment.Payment
+	if err := t.read(bucketPayments, tid, &p); err != nil {
+		return nil, fmt.Errorf("boltstore: payment %q: %w", tid, err)
+	}
+	return &p, nil
+}
+
+// PaymentByOrder returns the payment the order index names: of the
+// payments with that order id, the one created last.
+func (t *tx) PaymentByOrder(cpID, orderID string) (*payment.Payment, error) {
+	tid, err := t.orderTID(cpID, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: payment of order %q of %q: %w", orderID, cpID, err)
+	}
+	return t.Payment(tid)
+}
+
+func (t *tx) orderTID(cpID, orderID string) (string, error) {
+	if t.done {
+		return "", ErrTxDone
+	}
+	k, err := paymentOrderKey(cpID, orderID)
+	if err != nil || k == nil {
+		return "", payment.ErrNotFound // never indexed
+	}
+	tid := t.btx.Bucket(bucketOrders).Get(k)
+	if tid == nil {
+		return "", payment.ErrNotFound
+	}
+	return string(tid), nil
+}
+
+// PutPayment stores p and brings both indexes up to date. Every check comes
+// before the first write, so a failed Put writes nothing even if the caller
+// ignores its error.
+func (t *tx) PutPayment(p *payment.Payment) error {
+	if p == nil || p.TID == "" {
+		return fmt.Errorf("boltstore: put payment: empty tid: %w", ErrInvalidKey)
+	}
+	if err := t.putPayment(p); err != nil {
+		return fmt.Errorf("boltstore: put payment %q: %w", p.TID, err)
+	}
+	return nil
+}
+
+func (t *tx) putPayment(p *payment.Payment) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	key, err := paymentOrderKey(p.CPID, p.OrderID)
+	if err != nil {
+		return err
+	}
+	old, err := t.ref([]byte(p.TID))
+	if err != nil {
+		return err
+	}
+	if err := put(t.btx.Bucket(bucketPayments), []byte(p.TID), p); err != nil {
+		return err
+	}
+	if err := t.indexOrder(old.key(), key, p); err != nil {
+		return err
+	}
+	return t.indexUnresolved(p)
+}
+
+// ref decodes the order fields of the stored payment tid; nil if none.
+func (t *tx) ref(tid []byte) (*orderRef, error) {
+	data := t.btx.Bucket(bucketPayments).Get(tid)
+	if data == nil {
+		return nil, nil
+	}
+	var r orderRef
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decode stored payment: %w", err)
+	}
+	return &r, nil
+}
+
+// indexOrder points key at p unless it names a payment created after p:
+// writing back an older payment of a reused order id must not take the
+// order from the newer one. An entry of p's previous order, if the order
+// changed, is dropped.
+func (t *tx) indexOrder(oldKey, key []byte, p *payment.Payment) error {
+	orders := t.btx.Bucket(bucketOrders)
+	if oldKey != nil && !bytes.Equal(oldKey, key) && string(orders.Get(oldKey)) == p.TID {
+		if err := orders.Delete(oldKey); err != nil {
+			return err
+		}
+	}
+	if key == nil {
+		return nil
+	}
+	if cur := orders.Get(key); cur != nil && string(cur) != p.TID {
+		other, err := t.ref(bytes.Clone(cur))
+		if err != nil || (other != nil && other.CreatedAt.After(p.CreatedAt)) {
+			return err
+		}
+	}
+	return orders.Put(key, []byte(p.TID))
+}
+
+// indexUnresolved keeps p's entry exactly while p.Unresolved().
+func (t *tx) indexUnresolved(p *payment.Payment) error {
+	b := t.btx.Bucket(bucketUnresolved)
+	if p.Unresolved() {
+		return b.Put([]byte(p.TID), []byte{})
+	}
+	return b.Delete([]byte(p.TID))
+}
