@@ -22,6 +22,8 @@ const usage = `usage: tuna <command> [flags]
 commands:
   serve     serve the protocol endpoints (tuna serve -h for flags)
   check     load every protocol and script and report every problem
+  carrier-sim   run the carrier simulator (tuna carrier-sim -h)
+  merchant add|list   manage merchants (with the server stopped)
   version   print the version
 `
 
@@ -40,6 +42,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err = serve(ctx, args[1:], stderr)
+	case "carrier-sim":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err = carrierSim(ctx, args[1:], stdout, stderr)
+	case "merchant":
+		return merchant(args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
 	case "version":

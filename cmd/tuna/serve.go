@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,7 +56,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.Store) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	comps, closeComps, err := buildComponents(cfg, log)
+	shared := components.NewShared()
+	defer shared.Close()
+	svc, err := openPayment(ctx, cfg, log, shared)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.Recover(ctx); err != nil {
+		return fmt.Errorf("payment recovery at start-up: %w", err)
+	}
+	comps, closeComps, err := buildComponents(cfg, log, shared)
 	if err != nil {
 		return err
 	}
@@ -84,7 +94,10 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	}
 	go sweep(ctx, store, cfg, log)
 	go reloadOnHangup(ctx, eng)
-	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token})
+	go recoverLoop(ctx, svc, cfg.RecoverEvery, log)
+	api := svc.Handler(cfg.Mode == "sandbox")
+	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token,
+		Mounts: map[string]http.Handler{"/v1/payments": api, "/v1/payments/*": api, "/sandbox/*": api}})
 	return srv.Serve(ctx, pub, adm)
 }
 
@@ -102,7 +115,7 @@ func listen(cfg config) (net.Listener, net.Listener, error) {
 }
 
 // buildComponents builds every registered component once.
-func buildComponents(cfg config, log *zap.Logger) (map[string]any, func(), error) {
+func buildComponents(cfg config, log *zap.Logger, shared *components.Shared) (map[string]any, func(), error) {
 	comps := map[string]any{}
 	var closers []io.Closer
 	closeAll := func() {
@@ -113,7 +126,7 @@ func buildComponents(cfg config, log *zap.Logger) (map[string]any, func(), error
 	for _, r := range components.Registered() {
 		c, err := r.New(components.Env{
 			Log: log.Named(strings.ToLower(r.Name)), Now: time.Now, DataDir: cfg.Data,
-			Sandbox: true, Config: cfg.Components[r.Name],
+			Sandbox: cfg.Mode == "sandbox", Config: cfg.Components[r.Name], Shared: shared,
 		})
 		if err != nil {
 			closeAll()
