@@ -1,22 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
-	"github.com/tunapay/tuna/session"
 )
 
 func TestCheck_ReportsProblemsWithFileAndLine(t *testing.T) {
@@ -84,56 +73,13 @@ func TestLoadConfig_Errors(t *testing.T) {
 // serveWith wires a whole server on the repository's example protocol: it
 // logs one line naming its address when ready, serves a step, and stops.
 func TestServe_Smoke(t *testing.T) {
-	dir := t.TempDir()
-	cfg := defaultConfig()
-	cfg.Listen, cfg.AdminListen, cfg.Data = "127.0.0.1:0", "127.0.0.1:0", dir
-	cfg.Scripts, cfg.Protocols = "../../scripts", "../../protocols"
-	pr, pw := io.Pipe()
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(pw), zap.InfoLevel))
-	store, err := session.OpenBolt(filepath.Join(dir, "sessions.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, cfg, log, store); pw.Close() }()
-	addr := readyAddr(t, pr)
-	go io.Copy(io.Discard, pr)
-
-	resp, err := http.Post("http://"+addr+"/tx/example/order", "application/x-www-form-urlencoded", strings.NewReader("ITEM=tea&QUANTITY=2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env map[string]any
-	json.NewDecoder(resp.Body).Decode(&env)
-	resp.Body.Close()
+	l := startLive(t)
+	env := l.step("example/order", "ITEM", "tea", "QUANTITY", "2")
 	if env["result"] != "SUCCESS" || env["data"].(map[string]any)["SUMMARY"] != "2 × tea" {
 		t.Fatalf("order: %v", env)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "admin.token")); err != nil || len(strings.TrimSpace(string(b))) != 64 {
+	if b, err := os.ReadFile(filepath.Join(l.data, "admin.token")); err != nil || len(strings.TrimSpace(string(b))) != 64 {
 		t.Fatalf("admin token file: %q, %v", b, err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
-}
-
-func readyAddr(t *testing.T, r io.Reader) string {
-	t.Helper()
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		var line map[string]any
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "ready to serve" {
-			return line["listen"].(string)
-		}
-	}
-	t.Fatal("no ready line")
-	return ""
+	l.stop()
 }

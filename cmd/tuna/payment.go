@@ -45,6 +45,7 @@ func openPayment(ctx context.Context, cfg config, log *zap.Logger, shared *compo
 	if err != nil {
 		return nil, err
 	}
+	shared.Put("payment.carrier", carrier) // closed at shutdown, if it holds anything
 	store, err := boltstore.Open(filepath.Join(cfg.Data, "payment.db"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("payment store: %w", err)
