@@ -29,7 +29,7 @@ fuzz:
 
 ## bench: Go benchmarks of the hot paths
 bench:
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem ./engine ./server ./session ./components
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem ./engine/... ./server/... ./session/... ./components/...
 
 clean:
 	rm -rf bin data
