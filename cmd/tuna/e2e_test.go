@@ -30,12 +30,17 @@ type live struct {
 	stop func()
 }
 
-func startLive(t *testing.T) *live {
+func startLive(t *testing.T) *live { return startLiveWith(t) }
+
+func startLiveWith(t *testing.T, tweak ...func(*config)) *live {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := defaultConfig()
 	cfg.Listen, cfg.AdminListen, cfg.Data = "127.0.0.1:0", "127.0.0.1:0", dir
 	cfg.Scripts, cfg.Protocols, cfg.Watch = "../../scripts", "../../protocols", false
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	pr, pw := io.Pipe()
 	json := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(pw), zap.InfoLevel)
 	obs, logs := observer.New(zap.DebugLevel)

@@ -95,9 +95,13 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	go sweep(ctx, store, cfg, log)
 	go reloadOnHangup(ctx, eng)
 	go recoverLoop(ctx, svc, cfg.RecoverEvery, log)
-	api := svc.Handler(cfg.Mode == "sandbox")
-	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token,
-		Mounts: map[string]http.Handler{"/v1/payments": api, "/v1/payments/*": api, "/sandbox/*": api}})
+	sandbox := cfg.Mode == "sandbox"
+	api := svc.Handler(sandbox)
+	mounts := map[string]http.Handler{"/v1/payments": api, "/v1/payments/*": api}
+	if sandbox {
+		mounts["/sandbox/*"] = api
+	}
+	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts})
 	return srv.Serve(ctx, pub, adm)
 }
 

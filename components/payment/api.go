@@ -129,6 +129,9 @@ func (s *Service) Handler(sandbox bool) http.Handler {
 	if sandbox {
 		mux.HandleFunc("GET /sandbox/sms/{phone}", s.sandboxSMS)
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint", "")
+	})
 	return mux
 }
 
