@@ -215,6 +215,8 @@ func findCancel(p *Payment, id string) *Cancel {
 // resolveCancelInStep asks the carrier about a cancel whose answer was lost,
 // until the step's deadline is near.
 func (s *Service) resolveCancelInStep(ctx context.Context, tid, cancelID string) (*Payment, *Cancel, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ResolveFor)
+	defer cancel()
 	wait := 50 * time.Millisecond
 	for {
 		p, c, err := s.inquireCancel(ctx, tid, cancelID)

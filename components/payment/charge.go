@@ -147,6 +147,8 @@ func (s *Service) settle(ctx context.Context, tid string, charged bool, failCode
 // step's deadline is near. A "not charged" is trusted only once the charge
 // request can no longer be on its way (CarrierSettle after it was sent).
 func (s *Service) resolveInStep(ctx context.Context, tid string) (Charged, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ResolveFor)
+	defer cancel()
 	wait := 50 * time.Millisecond
 	for {
 		p, done, err := s.inquire(ctx, tid)

@@ -36,6 +36,9 @@ type Options struct {
 	// request was sent. Default 5s; negative means at once, for a carrier
 	// in this process (no request can be in flight once its call returned).
 	CarrierSettle time.Duration
+	// ResolveFor bounds how long a step asks the carrier about a lost answer
+	// before it tells the merchant BILL_UNKNOWN (or CANCEL_UNKNOWN); default 5s.
+	ResolveFor time.Duration
 	// RecoverAfter: a charge or cancel whose outcome is unknown this long is
 	// resolved by Recover, not by the step that sent it; default 1m.
 	RecoverAfter time.Duration
@@ -76,7 +79,8 @@ func withDefaults(o Options) Options {
 	defaults := []struct {
 		d   *time.Duration
 		def time.Duration
-	}{{&o.PaymentTTL, 10 * time.Minute}, {&o.OTPTTL, 3 * time.Minute}, {&o.RecoverAfter, time.Minute}}
+	}{{&o.PaymentTTL, 10 * time.Minute}, {&o.OTPTTL, 3 * time.Minute}, {&o.RecoverAfter, time.Minute},
+		{&o.ResolveFor, 5 * time.Second}}
 	for _, d := range defaults {
 		if *d.d <= 0 {
 			*d.d = d.def
