@@ -171,11 +171,15 @@ var (
 )
 
 // Tx is one atomic transaction over the payment store. What it returns is
-// the caller's copy; Put* write it back. Reads of a payment or a limit in an
-// Update lock that row until the transaction ends.
+// the caller's copy; Put* write it back. Every read in an Update locks what
+// it read until the transaction ends — a row that does not exist yet too (a
+// limit's first use in a month), so that a check and the write that follows
+// it cannot interleave with another transaction's. A View sees one snapshot.
 type Tx interface {
 	Payment(tid string) (*Payment, error) // ErrNotFound
-	// PaymentByOrder finds the latest payment of a merchant's order id.
+	// PaymentByOrder finds the payment of a merchant's order id created
+	// last. In an Update it locks the (cpID, orderID) pair, so checking that
+	// an order id is free and then using it is safe.
 	PaymentByOrder(cpID, orderID string) (*Payment, error) // ErrNotFound
 	PutPayment(p *Payment) error
 	// Limit returns the use of phone in month; a zero Limit if none.
@@ -202,6 +206,10 @@ type Store interface {
 	// Payments and Limits list everything, for reconciliation and tests.
 	Payments(ctx context.Context) ([]Payment, error)
 	Limits(ctx context.Context) ([]Limit, error)
+	// Lease gives holder the named lease for ttl if it is free, expired or
+	// already holder's (which renews it); it reports whether holder has it.
+	// Several servers use it to run one recovery pass at a time.
+	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	Close() error
 }
 

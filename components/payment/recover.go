@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -24,6 +25,9 @@ type Recovered struct {
 // the carrier calls are idempotent.
 func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	var r Recovered
+	if ok, err := s.opts.Store.Lease(ctx, recoveryLease, s.holder, recoveryLeaseTTL); err != nil || !ok {
+		return r, err // another server is running the pass
+	}
 	tids, err := s.opts.Store.Unresolved(ctx)
 	if err != nil {
 		return r, err
@@ -42,6 +46,13 @@ func (s *Service) Recover(ctx context.Context) (Recovered, error) {
 	}
 	return r, nil
 }
+
+// The lease that lets one server at a time run a recovery pass. A pass
+// that outlives it only risks repeating idempotent work.
+const (
+	recoveryLease    = "payment.recovery"
+	recoveryLeaseTTL = 10 * time.Second
+)
 
 func (s *Service) recoverOne(ctx context.Context, tid string, r *Recovered) error {
 	defer s.lock(tid)()

@@ -52,9 +52,10 @@ type Options struct {
 // concurrent use by every runtime of a server, and by several servers
 // sharing one Store.
 type Service struct {
-	opts  Options
-	log   *zap.Logger
-	locks [256]sync.Mutex // striped by TID: one resolution of a TID at a time in this process
+	opts   Options
+	log    *zap.Logger
+	holder string          // this Service's name for leases
+	locks  [256]sync.Mutex // striped by TID: one resolution of a TID at a time in this process
 }
 
 // New checks opts and returns a Service.
@@ -66,7 +67,7 @@ func New(opts Options) (*Service, error) {
 		return nil, errors.New("payment: the server key must be at least 32 bytes")
 	}
 	opts = withDefaults(opts)
-	return &Service{opts: opts, log: opts.Log}, nil
+	return &Service{opts: opts, log: opts.Log, holder: randomString(9)}, nil
 }
 
 func withDefaults(o Options) Options {

@@ -46,6 +46,7 @@ type Options struct {
 type Store struct {
 	db     *bolt.DB
 	closed atomic.Bool
+	leases leases
 }
 
 // Open opens or creates the store at path. If another process has the file

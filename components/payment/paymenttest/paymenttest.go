@@ -57,5 +57,7 @@ var suite = []struct {
 	{"Concurrent_Limit", testConcurrentLimit},
 	{"Concurrent_Cancel", testConcurrentCancel},
 	{"Concurrent_ViewConsistent", testConcurrentViewConsistent},
+	{"Lease", testLease},
+	{"Concurrent_OrderID", testConcurrentOrderID},
 	{"Close", testClose},
 }
