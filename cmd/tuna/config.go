@@ -34,7 +34,8 @@ type config struct {
 	PublicURL    string                    `yaml:"public_url" flag:"public-url" usage:"the URL merchants and users reach this server at (PAY_URL)"`
 	MonthlyLimit int64                     `yaml:"monthly_limit" flag:"monthly-limit" usage:"KRW per phone number per calendar month (Asia/Seoul)"`
 	RecoverEvery time.Duration             `yaml:"recover_every" flag:"recover-every" usage:"how often unknown charges and cancels are resolved"`
-	RecoverAfter time.Duration             `yaml:"recover_after" flag:"recover-after" usage:"how long a charge or cancel stays unknown before recovery takes it over"`
+	RecoverAfter time.Duration             `yaml:"recover_after" flag:"recover-after" usage:"how long a charge or cancel stays unknown before recovery takes it over (at least --carrier-settle)"`
+	Settle       time.Duration             `yaml:"carrier_settle" flag:"carrier-settle" usage:"how long a request to --carrier may still be in flight after its call gave up"`
 	Components   map[string]map[string]any `yaml:"components"`
 }
 
@@ -44,7 +45,7 @@ func defaultConfig() config {
 		Scripts: "./scripts", Protocols: "./protocols", LogFormat: "auto", LogLevel: "info",
 		Watch: true, Debounce: 100 * time.Millisecond, SweepEvery: time.Minute, Retention: time.Hour,
 		Mode: "sandbox", PublicURL: "http://127.0.0.1:8080", MonthlyLimit: 300_000,
-		RecoverEvery: 30 * time.Second, RecoverAfter: time.Minute,
+		RecoverEvery: 30 * time.Second, RecoverAfter: time.Minute, Settle: 5 * time.Second,
 	}
 }
 

@@ -55,7 +55,7 @@ func openPayment(ctx context.Context, cfg config, log *zap.Logger, shared *compo
 	if err != nil {
 		return nil, err
 	}
-	settle := time.Duration(0) // the default, for a carrier over the network
+	settle := cfg.Settle
 	if cfg.Carrier == "" {
 		settle = -1 // in this process: nothing can be in flight once a call returned
 	}

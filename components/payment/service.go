@@ -40,7 +40,8 @@ type Options struct {
 	// before it tells the merchant BILL_UNKNOWN (or CANCEL_UNKNOWN); default 5s.
 	ResolveFor time.Duration
 	// RecoverAfter: a charge or cancel whose outcome is unknown this long is
-	// resolved by Recover, not by the step that sent it; default 1m.
+	// resolved by Recover, not by the step that sent it; default 1m, and
+	// never less than CarrierSettle.
 	RecoverAfter time.Duration
 	// Blocked is the risk manager's block list; nil blocks no one.
 	Blocked func(phone string) bool
@@ -90,6 +91,9 @@ func withDefaults(o Options) Options {
 	if o.CarrierSettle == 0 {
 		o.CarrierSettle = 5 * time.Second
 	}
+	// Recovery trusts a "not done" answer at once: only once no request can
+	// still be on its way.
+	o.RecoverAfter = max(o.RecoverAfter, o.CarrierSettle)
 	if o.MonthlyLimit <= 0 {
 		o.MonthlyLimit = 300_000
 	}

@@ -658,3 +658,29 @@ func TestRegister_OrderIDUniqueAmongLiveAndPaid(t *testing.T) {
 		t.Fatalf("another merchant's lookup: %v", err)
 	}
 }
+
+// Recovery never trusts "not charged" while the charge request may still be
+// on its way, even with a RecoverAfter shorter than CarrierSettle.
+func TestRecover_WaitsForTheSettleTime(t *testing.T) {
+	w := newWorld(t)
+	w.sim.Close()
+	carrier, _ := sim.New(&sim.Options{Now: w.clock.Now, UnknownFor: 10 * time.Second})
+	svc, _ := payment.New(payment.Options{Store: w.store, Carrier: carrier, Key: []byte(strings.Repeat("k", 32)),
+		Now: w.clock.Now, CarrierSettle: time.Minute, RecoverAfter: time.Second})
+	w.svc, w.sim = svc, carrier
+	tid := w.verified("01099990006", 10_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if c, _ := w.svc.Charge(ctx, cpID, tid, 10_000); c.Code != payment.CodeBillUnknown {
+		t.Fatalf("%+v", c)
+	}
+	w.clock.Advance(30 * time.Second) // the carrier answers again, but the request may be in flight
+	if r, _ := w.svc.Recover(w.ctx()); r.NotCharged != 0 || w.payment(tid).Status != payment.StatusUnknown {
+		t.Fatalf("recovered before the settle time: %+v", r)
+	}
+	w.clock.Advance(time.Minute)
+	if r, _ := w.svc.Recover(w.ctx()); r.NotCharged != 1 {
+		t.Fatalf("not recovered after the settle time: %+v", r)
+	}
+	w.books()
+}
