@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -94,6 +95,8 @@ func (p *paramSet) add(k, v string) error {
 		return bodyErr(CodeBadRequest, "a parameter name is empty or over %d bytes", p.lim.MaxKey)
 	case !utf8.ValidString(k) || !utf8.ValidString(v):
 		return bodyErr(CodeBadRequest, "parameters must be UTF-8")
+	case strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0:
+		return &BodyError{Code: CodeBadRequest, Msg: "parameters may not contain NUL characters", Param: k}
 	case len(v) > p.lim.MaxValue:
 		return &BodyError{Code: CodeParamTooLong, Msg: fmt.Sprintf("%s is over %d bytes", k, p.lim.MaxValue), Param: k}
 	}

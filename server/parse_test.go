@@ -23,6 +23,8 @@ func TestParseBody(t *testing.T) {
 		{"json trailing", "application/json", `{"A":"1"} {}`, nil, server.CodeBadRequest},
 		{"json nested array", "application/json", `{"A":[1]}`, nil, server.CodeBadRequest},
 		{"empty key", "", "=1", nil, server.CodeBadRequest},
+		{"NUL in a value", "", "A=x%00y", nil, server.CodeBadRequest},
+		{"NUL in JSON", "application/json", `{"A":"x\u0000"}`, nil, server.CodeBadRequest},
 		{"bad media type", "text/plain", "A=1", nil, server.CodeUnsupportedMedia},
 		{"unparsable media type", "a/b; =", "A=1", nil, server.CodeUnsupportedMedia},
 	}
@@ -72,7 +74,7 @@ func FuzzParseBody(f *testing.F) {
 			t.Fatalf("%d params over the limit", len(got))
 		}
 		for k, v := range got {
-			if k == "" || len(k) > lim.MaxKey || len(v) > lim.MaxValue || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			if k == "" || len(k) > lim.MaxKey || strings.ContainsRune(k+v, 0) || len(v) > lim.MaxValue || !utf8.ValidString(k) || !utf8.ValidString(v) {
 				t.Fatalf("param %q=%q breaks a limit", k, v)
 			}
 		}

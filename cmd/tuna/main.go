@@ -23,7 +23,8 @@ commands:
   serve     serve the protocol endpoints (tuna serve -h for flags)
   check     load every protocol and script and report every problem
   carrier-sim   run the carrier simulator (tuna carrier-sim -h)
-  merchant add|list   manage merchants (with the server stopped)
+  merchant add|list   manage merchants
+  migrate   apply the PostgreSQL schema (tuna migrate --db URL)
   version   print the version
 `
 
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err = carrierSim(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(context.Background(), args[1:], stdout, stderr)
 	case "merchant":
 		return merchant(args[1:], stdout, stderr)
 	case "check":

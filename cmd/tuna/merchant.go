@@ -7,32 +7,34 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"go.uber.org/zap"
 
 	"github.com/tunapay/tuna/components/carrier/sim"
 	"github.com/tunapay/tuna/components/payment"
-	"github.com/tunapay/tuna/components/payment/boltstore"
 )
 
 // merchant runs `tuna merchant add --name NAME [--id ID]` and
 // `tuna merchant list`, on the embedded store (with the server stopped).
 func merchant(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
-		fmt.Fprintln(stderr, "usage: tuna merchant add --name NAME [--id ID] [--data DIR] | tuna merchant list [--data DIR]")
+		fmt.Fprintln(stderr, "usage: tuna merchant add --name NAME [--id ID] [store flags] | tuna merchant list [store flags]")
 		return 2
 	}
 	fs := flag.NewFlagSet("merchant "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("TUNA_DATA", "./data"), "data folder of the server")
+	cfg := defaultConfig()
+	fs.StringVar(&cfg.Data, "data", envOr("TUNA_DATA", cfg.Data), "data folder (the embedded store: stop the server first)")
+	fs.StringVar(&cfg.DB, "db", envOr("TUNA_DB", ""), "payment store: a postgres:// URL shared by the instances")
+	fs.StringVar(&cfg.DBSchema, "db-schema", envOr("TUNA_DB_SCHEMA", cfg.DBSchema), "PostgreSQL schema")
+	fs.StringVar(&cfg.KeyFile, "key-file", envOr("TUNA_KEY_FILE", ""), "the server key (default DATA/server.key)")
 	name := fs.String("name", "", "the merchant's name (add)")
 	id := fs.String("id", "", "the merchant's id, 2-20 of A-Z a-z 0-9 _ - (add; default generated)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	svc, closeAll, err := merchantService(*data)
+	svc, closeAll, err := merchantService(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "tuna merchant:", err)
 		return 1
@@ -79,17 +81,20 @@ func errCode(err error) int {
 	return 0
 }
 
-// merchantService opens the payment store and key of a data folder. The
+// merchantService opens the payment store and key the server uses. The
 // carrier is not used by merchant commands: an in-memory simulator stands in.
-func merchantService(data string) (*payment.Service, func(), error) {
-	if err := os.MkdirAll(data, 0o700); err != nil {
+func merchantService(cfg config) (*payment.Service, func(), error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, err
 	}
-	store, err := boltstore.Open(filepath.Join(data, "payment.db"), nil)
+	store, err := openPaymentStore(context.Background(), cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (stop the server first: it holds the file)", err)
+		if cfg.DB == "" {
+			err = fmt.Errorf("%w (stop the server first: it holds the file)", err)
+		}
+		return nil, nil, err
 	}
-	key, err := serverKey(data)
+	key, err := serverKey(keyPath(cfg))
 	carrier, cerr := sim.New(nil)
 	if err = errors.Join(err, cerr); err != nil {
 		store.Close()

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/tunapay/tuna/components"
@@ -55,7 +59,9 @@ func TestMerchant_AddAndList(t *testing.T) {
 	if m == nil || m[1] != "myshop" || len(m[2]) < 22 {
 		t.Fatalf("add printed %q", out.String())
 	}
-	svc, closeAll, err := merchantService(data)
+	cfg := defaultConfig()
+	cfg.Data = data
+	svc, closeAll, err := merchantService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,4 +77,57 @@ func TestMerchant_AddAndList(t *testing.T) {
 		!strings.Contains(out.String(), "My Shop") || strings.Contains(out.String(), m[2]) {
 		t.Fatalf("list: %d %q", code, out.String())
 	}
+}
+
+func TestServe_UnreachableBackendsFailClearly(t *testing.T) {
+	for name, tweak := range map[string]func(*config){
+		"redis":    func(c *config) { c.Session = "redis://:secretpw@127.0.0.1:1/0" },
+		"postgres": func(c *config) { c.DB = "postgres://tuna:secretpw@127.0.0.1:1/tuna?connect_timeout=2" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := defaultConfig()
+			cfg.Data = t.TempDir()
+			tweak(&cfg)
+			var err error
+			if cfg.Session != "" {
+				_, err = openSessions(cfg, zap.NewNop())
+			} else {
+				_, err = openPaymentStore(context.Background(), cfg)
+			}
+			if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") || strings.Contains(err.Error(), "secretpw") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	url := os.Getenv("TUNA_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("set TUNA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run")
+	}
+	schema := fmt.Sprintf("tuna_migrate_%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		if err := dropTestSchema(url, schema); err != nil {
+			t.Log(err)
+		}
+	})
+	var out, errb bytes.Buffer
+	if code := run([]string{"migrate", "--db", url, "--db-schema", schema}, &out, &errb); code != 0 || !strings.Contains(out.String(), "applied") {
+		t.Fatalf("first: %d %q %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"migrate", "--db", url, "--db-schema", schema}, &out, &errb); code != 0 || !strings.Contains(out.String(), "up to date") {
+		t.Fatalf("second: %d %q %q", code, out.String(), errb.String())
+	}
+}
+
+func dropTestSchema(url, schema string) error {
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	return err
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/tunapay/tuna/components/carrier/httpcarrier"
 	"github.com/tunapay/tuna/components/carrier/sim"
 	"github.com/tunapay/tuna/components/payment"
-	"github.com/tunapay/tuna/components/payment/boltstore"
 	"github.com/tunapay/tuna/failpoint"
 
 	// The script components of the payment application.
@@ -46,12 +45,15 @@ func openPayment(ctx context.Context, cfg config, log *zap.Logger, shared *compo
 		return nil, err
 	}
 	shared.Put("payment.carrier", carrier) // closed at shutdown, if it holds anything
-	store, err := boltstore.Open(filepath.Join(cfg.Data, "payment.db"), nil)
+	store, err := openPaymentStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("payment store: %w", err)
+		return nil, err
 	}
 	shared.Put("payment.store", store)
-	key, err := serverKey(cfg.Data)
+	if cfg.DB != "" && cfg.Carrier == "" {
+		log.Warn("the payment store is shared but the carrier simulator runs in this process: run tuna carrier-sim and pass --carrier when several instances share --db")
+	}
+	key, err := serverKey(keyPath(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +119,17 @@ func openCarrier(cfg config, sandbox bool, log *zap.Logger) (payment.Carrier, er
 	return sim.New(&sim.Options{Path: filepath.Join(cfg.Data, "sandbox-carrier.db"), Log: log.Named("carrier")})
 }
 
-// serverKey reads DATA/server.key, or makes it: 32 random bytes that key
-// the hashes of merchant secrets and OTPs. Instances that share a database
-// must share this file.
-func serverKey(data string) ([]byte, error) {
-	path := filepath.Join(data, "server.key")
+func keyPath(cfg config) string {
+	if cfg.KeyFile != "" {
+		return cfg.KeyFile
+	}
+	return filepath.Join(cfg.Data, "server.key")
+}
+
+// serverKey reads the key file, or makes it: 32 random bytes that key the
+// hashes of merchant secrets and OTPs. Instances that share a database must
+// share this file.
+func serverKey(path string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if len(b) < 32 {
 			return nil, fmt.Errorf("%s: the server key must be at least 32 bytes", path)

@@ -45,9 +45,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	store, err := session.OpenBolt(filepath.Join(cfg.Data, "sessions.db"), nil)
+	store, err := openSessions(cfg, log)
 	if err != nil {
-		return fmt.Errorf("session table: %w", err)
+		return err
 	}
 	defer store.Close()
 	return serveWith(ctx, cfg, log, store)
