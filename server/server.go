@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -96,6 +97,21 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "not ready\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
+}
+
+// Routes lists the paths the public listener routes, sorted (echo patterns:
+// /tx/:protocol/:step, /v1/payments/*).
+func (s *Server) Routes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range s.public.Routes() {
+		if !seen[r.Path] {
+			seen[r.Path] = true
+			out = append(out, r.Path)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Handler is the public handler, for tests and embedding.

@@ -95,12 +95,7 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	go sweep(ctx, store, cfg, log)
 	go reloadOnHangup(ctx, eng)
 	go recoverLoop(ctx, svc, cfg.RecoverEvery, log)
-	sandbox := cfg.Mode == "sandbox"
-	api := svc.Handler(sandbox)
-	mounts := map[string]http.Handler{"/v1/payments": api, "/v1/payments/*": api}
-	if sandbox {
-		mounts["/sandbox/*"] = api
-	}
+	mounts := publicMounts(cfg.Mode == "sandbox", svc.Handler(cfg.Mode == "sandbox"))
 	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts})
 	return srv.Serve(ctx, pub, adm)
 }
@@ -200,4 +195,14 @@ func reloadOnHangup(ctx context.Context, eng *engine.Engine) {
 			_ = eng.Reload() // logged, and shown by the admin status
 		}
 	}
+}
+
+// publicMounts are the payment application's routes beside the protocol
+// endpoints: the lookup API, and in sandbox mode the SMS inbox.
+func publicMounts(sandbox bool, api http.Handler) map[string]http.Handler {
+	m := map[string]http.Handler{"/v1/payments": api, "/v1/payments/*": api}
+	if sandbox {
+		m["/sandbox/*"] = api
+	}
+	return m
 }
