@@ -95,7 +95,16 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	go sweep(ctx, store, cfg, log)
 	go reloadOnHangup(ctx, eng)
 	go recoverLoop(ctx, svc, cfg.RecoverEvery, log)
+	key, err := serverKey(keyPath(cfg))
+	if err != nil {
+		return err
+	}
+	pay, err := payWindow(eng, svc, key, log)
+	if err != nil {
+		return err
+	}
 	mounts := publicMounts(cfg.Mode == "sandbox", svc.Handler(cfg.Mode == "sandbox"))
+	mounts["/pay/*"] = pay
 	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts})
 	return srv.Serve(ctx, pub, adm)
 }
