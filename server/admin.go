@@ -16,6 +16,9 @@ func (s *Server) routeAdmin(e *echo.Echo) {
 	g.GET("/status", s.adminStatus)
 	g.POST("/reload", s.adminReload)
 	g.GET("/sessions/:tid", s.adminSession)
+	for pattern, h := range s.opts.AdminMounts {
+		g.Any(strings.TrimPrefix(pattern, "/admin"), echo.WrapHandler(h))
+	}
 }
 
 // adminAuth requires "Authorization: Bearer <token>", compared in constant

@@ -34,6 +34,9 @@ type Options struct {
 	// pattern ("/v1/payments/*"): they get the same middleware (request ID,
 	// access log, panic recovery) as the protocol endpoints.
 	Mounts map[string]http.Handler
+	// AdminMounts are application handlers on the admin listener, behind
+	// its token, by echo path pattern under /admin ("/admin/webhooks/*").
+	AdminMounts map[string]http.Handler
 	// HeaderTimeout and BodyTimeout bound how long a client may take to send
 	// its headers (default 5s) and its whole request (default 15s).
 	HeaderTimeout, BodyTimeout time.Duration

@@ -57,8 +57,10 @@ func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	extra := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"extra":true}`)) })
 	so := server.Options{Engine: eng, Log: log, AdminToken: adminToken, Gatherer: reg,
-		Limits: server.Limits{MaxBody: 1024, MaxParams: 8, MaxValue: 64}}
+		AdminMounts: map[string]http.Handler{"/admin/extra/*": extra},
+		Limits:      server.Limits{MaxBody: 1024, MaxParams: 8, MaxValue: 64}}
 	for _, o := range opts {
 		if o.server != nil {
 			o.server(&so)
@@ -268,6 +270,8 @@ func TestServer_Admin(t *testing.T) {
 		{name: "reload", method: "POST", path: "/admin/reload", admin: true, header: auth, status: 200, contains: []string{`"ok":true`, `"version":1`}},
 		{name: "admin metrics without token", method: "GET", path: "/metrics", admin: true, status: 200},
 		{name: "tx is not on the admin listener", method: "POST", path: "/tx/demo/begin", admin: true, status: 404},
+		{name: "mounted admin handler", method: "GET", path: "/admin/extra/x", admin: true, header: auth, status: 200, contains: []string{"extra"}},
+		{name: "mounted admin handler needs the token", method: "GET", path: "/admin/extra/x", admin: true, status: 401},
 	}
 	for _, s := range tests {
 		t.Run(s.name, func(t *testing.T) {

@@ -77,7 +77,7 @@ func TestCrash_Failpoints(t *testing.T) {
 }
 
 // buildTuna builds the binary once for every scenario: plain, no -race.
-func buildTuna(t *testing.T) string {
+func buildTuna(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tuna")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -586,7 +586,7 @@ type proc struct {
 	done   chan struct{}
 }
 
-func startProc(t *testing.T, base, bin string, env, args []string) *proc {
+func startProc(t testing.TB, base, bin string, env, args []string) *proc {
 	t.Helper()
 	stdout, err := os.Create(base + ".stdout")
 	if err != nil {
@@ -625,7 +625,7 @@ func childEnv(env []string) []string {
 }
 
 // waitReady returns field of the JSON log line whose msg is msg.
-func (p *proc) waitReady(t *testing.T, msg, field string) string {
+func (p *proc) waitReady(t testing.TB, msg, field string) string {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -662,7 +662,7 @@ func (p *proc) killedAt(t *testing.T, point string) {
 }
 
 // stop ends the process with SIGTERM and checks that it exited cleanly.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	t.Helper()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -685,7 +685,7 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-func (p *proc) logTail(t *testing.T, base string) {
+func (p *proc) logTail(t testing.TB, base string) {
 	if !t.Failed() {
 		return
 	}

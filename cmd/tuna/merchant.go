@@ -15,11 +15,13 @@ import (
 	"github.com/tunapay/tuna/components/payment"
 )
 
-// merchant runs `tuna merchant add --name NAME [--id ID]` and
-// `tuna merchant list`, on the embedded store (with the server stopped).
+// merchant runs `tuna merchant add --name NAME [--id ID]`,
+// `tuna merchant list` and `tuna merchant webhook --id ID --url URL`, on the
+// embedded store (with the server stopped) or the shared one.
 func merchant(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
-		fmt.Fprintln(stderr, "usage: tuna merchant add --name NAME [--id ID] [store flags] | tuna merchant list [store flags]")
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "webhook") {
+		fmt.Fprintln(stderr, "usage: tuna merchant add --name NAME [--id ID] [store flags] | tuna merchant list [store flags]\n"+
+			"       | tuna merchant webhook --id ID --url URL [store flags]")
 		return 2
 	}
 	fs := flag.NewFlagSet("merchant "+args[0], flag.ContinueOnError)
@@ -30,8 +32,13 @@ func merchant(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.DBSchema, "db-schema", envOr("TUNA_DB_SCHEMA", cfg.DBSchema), "PostgreSQL schema")
 	fs.StringVar(&cfg.KeyFile, "key-file", envOr("TUNA_KEY_FILE", ""), "the server key (default DATA/server.key)")
 	name := fs.String("name", "", "the merchant's name (add)")
-	id := fs.String("id", "", "the merchant's id, 2-20 of A-Z a-z 0-9 _ - (add; default generated)")
+	id := fs.String("id", "", "the merchant's id, 2-20 of A-Z a-z 0-9 _ - (add: default generated; webhook: required)")
+	hookURL := fs.String("url", "", "the http:// or https:// URL the merchant's webhook events are sent to; '' stops them (webhook)")
 	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if args[0] == "webhook" && !flagSet(fs, "url") {
+		fmt.Fprintln(stderr, "tuna merchant webhook: --id and --url are required")
 		return 2
 	}
 	svc, closeAll, err := merchantService(cfg)
@@ -40,10 +47,38 @@ func merchant(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeAll()
-	if args[0] == "list" {
+	switch args[0] {
+	case "list":
 		return listMerchants(svc, stdout, stderr)
+	case "webhook":
+		return setWebhook(svc, *id, *hookURL, stdout, stderr)
 	}
 	return addMerchant(svc, *id, *name, stdout, stderr)
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func setWebhook(svc *payment.Service, id, hookURL string, stdout, stderr io.Writer) int {
+	if id == "" {
+		fmt.Fprintln(stderr, "tuna merchant webhook: --id and --url are required")
+		return 2
+	}
+	secret, err := svc.SetWebhook(context.Background(), id, hookURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "tuna merchant webhook:", err)
+		return 1
+	}
+	if hookURL == "" {
+		fmt.Fprintf(stdout, "CP_ID=%s\nThe webhook is removed: no more events are sent.\n", id)
+		return 0
+	}
+	fmt.Fprintf(stdout, "CP_ID=%s\nWEBHOOK_URL=%s\nWEBHOOK_SECRET=%s\n\n"+
+		"The signing secret is shown this once and replaces any earlier one: keep it now.\n", id, hookURL, secret)
+	return 0
 }
 
 func addMerchant(svc *payment.Service, id, name string, stdout, stderr io.Writer) int {
@@ -67,9 +102,9 @@ func listMerchants(svc *payment.Service, stdout, stderr io.Writer) int {
 		return 1
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CP_ID\tNAME\tCREATED")
+	fmt.Fprintln(w, "CP_ID\tNAME\tCREATED\tWEBHOOK")
 	for _, m := range ms {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", m.ID, m.Name, m.CreatedAt.In(payment.Seoul).Format("2006-01-02 15:04"))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.ID, m.Name, m.CreatedAt.In(payment.Seoul).Format("2006-01-02 15:04"), m.WebhookURL)
 	}
 	return errCode(w.Flush())
 }

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tunapay/tuna/components"
+	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/engine"
 	"github.com/tunapay/tuna/server"
 	"github.com/tunapay/tuna/session"
@@ -95,6 +96,7 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	go sweep(ctx, store, cfg, log)
 	go reloadOnHangup(ctx, eng)
 	go recoverLoop(ctx, svc, cfg.RecoverEvery, log)
+	go payment.RunWebhooks(ctx, svc, time.Second, log)
 	key, err := serverKey(keyPath(cfg))
 	if err != nil {
 		return err
@@ -105,7 +107,9 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	}
 	mounts := publicMounts(cfg.Mode == "sandbox", svc.Handler(cfg.Mode == "sandbox"))
 	mounts["/pay/*"] = pay
-	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts})
+	admin := svc.AdminHandler()
+	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts,
+		AdminMounts: map[string]http.Handler{"/admin/webhooks": admin, "/admin/webhooks/*": admin}})
 	return srv.Serve(ctx, pub, adm)
 }
 

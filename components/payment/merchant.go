@@ -37,7 +37,7 @@ func (s *Service) Authenticate(ctx context.Context, id, secret string) (*Merchan
 	if !hmac.Equal(m.SecretHash, want) {
 		return nil, false
 	}
-	m.SecretHash = nil
+	m.SecretHash, m.WebhookSecret = nil, ""
 	return m, true
 }
 
@@ -67,12 +67,17 @@ func (s *Service) AddMerchant(ctx context.Context, id, name string) (*Merchant, 
 	return m, secret, nil
 }
 
-// EnsureDemoMerchant registers the sandbox's demo merchant (demo/demo1234).
+// EnsureDemoMerchant registers the sandbox's demo merchant (demo/demo1234),
+// keeping its webhook if it has one.
 func (s *Service) EnsureDemoMerchant(ctx context.Context) error {
 	m := &Merchant{ID: DemoID, Name: "Demo Shop", SecretHash: s.keyed("merchant", DemoID, DemoSecret), CreatedAt: s.now()}
 	return s.update(ctx, func(tx Tx) error {
-		if old, err := tx.Merchant(DemoID); err == nil && hmac.Equal(old.SecretHash, m.SecretHash) {
+		old, err := tx.Merchant(DemoID)
+		if err == nil && hmac.Equal(old.SecretHash, m.SecretHash) {
 			return nil
+		}
+		if err == nil {
+			m.WebhookURL, m.WebhookSecret = old.WebhookURL, old.WebhookSecret
 		}
 		return tx.PutMerchant(m)
 	})

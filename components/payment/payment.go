@@ -4,7 +4,9 @@
 // is written once over Store, an atomic transaction interface that bbolt
 // (embedded) and PostgreSQL (several instances) implement alike, and over
 // Carrier, the carrier's API. The script components (CP, USER, CARRIER, RM,
-// BILL, OTP) are thin façades over the Service.
+// BILL, OTP) are thin façades over the Service. It also keeps the merchants'
+// webhook outbox: an event written with each status change, and sent, signed,
+// until the merchant acknowledges it.
 package payment
 
 import (
@@ -145,12 +147,50 @@ type Limit struct {
 	Held  int64  `json:"held"`  // charges in flight
 }
 
-// Merchant is a CP. Its secret is stored only as a keyed hash.
+// Merchant is a CP. Its secret is stored only as a keyed hash. Its webhook
+// signing secret is stored as it is: TUNA signs with it.
 type Merchant struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	SecretHash []byte    `json:"secret_hash"` // HMAC-SHA256 with the server key
-	CreatedAt  time.Time `json:"created_at"`
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	SecretHash    []byte    `json:"secret_hash"` // HMAC-SHA256 with the server key
+	CreatedAt     time.Time `json:"created_at"`
+	WebhookURL    string    `json:"webhook_url,omitempty"`    // "" sends no events
+	WebhookSecret string    `json:"webhook_secret,omitempty"` // whsec_ and base64 of 32 random bytes
+}
+
+// EventStatus is the delivery state of a webhook event.
+type EventStatus string
+
+// The delivery states of an event.
+const (
+	EventPending   EventStatus = "PENDING"   // to be sent at NextAt
+	EventDelivered EventStatus = "DELIVERED" // the merchant answered 2xx
+	EventFailed    EventStatus = "FAILED"    // every attempt of the schedule failed
+)
+
+// Event is one webhook event in the outbox: written in the transaction that
+// changed the payment's status, then sent until the merchant acknowledges
+// it. Body is the exact JSON sent, every attempt alike.
+type Event struct {
+	ID          string      `json:"id"` // msg_…: the webhook-id header
+	CPID        string      `json:"cp_id"`
+	TID         string      `json:"tid"`
+	Type        string      `json:"type"` // payment.paid, payment.failed…
+	Body        []byte      `json:"body"`
+	CreatedAt   time.Time   `json:"created_at"`
+	Attempts    int         `json:"attempts"` // since it was written or last resent
+	NextAt      time.Time   `json:"next_at"`  // when a PENDING event is due
+	Status      EventStatus `json:"status"`
+	LastError   string      `json:"last_error,omitempty"`
+	DeliveredAt time.Time   `json:"delivered_at,omitzero"`
+}
+
+// EventFilter selects events for Store.Events; a zero field selects all.
+type EventFilter struct {
+	Status EventStatus
+	CPID   string
+	TID    string
+	Limit  int // the newest Limit events; 0: every one
 }
 
 // OTP is the one-time password of a transaction: only its keyed hash.
@@ -164,10 +204,13 @@ type OTP struct {
 	Used      bool      `json:"used"`
 }
 
-// Store errors. Test them with errors.Is.
+// Store and merchant errors. Test them with errors.Is.
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrWebhookURL: a webhook URL that is not an absolute http or https
+	// URL, the only ones TUNA sends to.
+	ErrWebhookURL = errors.New("webhook URL must be an absolute http:// or https:// URL")
 )
 
 // Tx is one atomic transaction over the payment store. What it returns is
@@ -189,9 +232,13 @@ type Tx interface {
 	PutMerchant(m *Merchant) error
 	OTP(tid string) (*OTP, error) // ErrNotFound
 	PutOTP(o *OTP) error
+	// Event reads a webhook event; in an Update it locks it, so that one
+	// sender at a time claims an attempt.
+	Event(id string) (*Event, error) // ErrNotFound
+	PutEvent(e *Event) error
 }
 
-// Store holds merchants, the ledger, limits and OTPs.
+// Store holds merchants, the ledger, limits, OTPs and the webhook outbox.
 type Store interface {
 	// Update runs fn in one read-write transaction: all of its writes land,
 	// or none. fn may run more than once (a serialization retry), so it must
@@ -206,6 +253,12 @@ type Store interface {
 	// Payments and Limits list everything, for reconciliation and tests.
 	Payments(ctx context.Context) ([]Payment, error)
 	Limits(ctx context.Context) ([]Limit, error)
+	// DueEvents lists at most limit (≤ 0: every one) PENDING events whose
+	// NextAt is not after now, the earliest NextAt first (ties by ID).
+	DueEvents(ctx context.Context, now time.Time, limit int) ([]Event, error)
+	// Events lists the events filter selects, the newest first (by
+	// CreatedAt, then ID), for operators.
+	Events(ctx context.Context, filter EventFilter) ([]Event, error)
 	// Lease gives holder the named lease for ttl if it is free, expired or
 	// already holder's (which renews it); it reports whether holder has it.
 	// Several servers use it to run one recovery pass at a time.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,11 @@ type Options struct {
 	Blocked func(phone string) bool
 	// PayURL makes the URL of the payment window of a TID.
 	PayURL func(tid string) string
+	// WebhookSchedule is how long to wait after each failed attempt to
+	// deliver a webhook event before the next (each jittered by ±10%);
+	// after the last one fails the event is FAILED. Default
+	// DefaultWebhookSchedule: nine attempts over about three days.
+	WebhookSchedule []time.Duration
 }
 
 // Service is the payment application's money logic. It is safe for
@@ -66,6 +72,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if len(opts.Key) < 32 {
 		return nil, errors.New("payment: the server key must be at least 32 bytes")
+	}
+	if slices.ContainsFunc(opts.WebhookSchedule, func(d time.Duration) bool { return d <= 0 }) {
+		return nil, errors.New("payment: every wait of the webhook schedule must be positive")
 	}
 	opts = withDefaults(opts)
 	return &Service{opts: opts, log: opts.Log, holder: randomString(9)}, nil
@@ -109,6 +118,10 @@ func withDefaults(o Options) Options {
 	if o.PayURL == nil {
 		o.PayURL = func(tid string) string { return "/pay/" + tid }
 	}
+	if len(o.WebhookSchedule) == 0 {
+		o.WebhookSchedule = DefaultWebhookSchedule
+	}
+	o.WebhookSchedule = slices.Clone(o.WebhookSchedule) // the caller's stays theirs
 	return o
 }
 
@@ -142,9 +155,18 @@ func (s *Service) lock(tid string) func() {
 	return mu.Unlock
 }
 
-// update runs fn in a store transaction, with the step's context.
+// update runs fn in a store transaction, with the step's context. The
+// webhook events of the status changes fn made are written in the same
+// transaction (emit), so an event is never lost nor made for a change that
+// rolled back.
 func (s *Service) update(ctx context.Context, fn func(Tx) error) error {
-	return s.opts.Store.Update(context.WithoutCancel(ctx), fn)
+	return s.opts.Store.Update(context.WithoutCancel(ctx), func(tx Tx) error {
+		w := newWatchTx(tx)
+		if err := fn(w); err != nil {
+			return err
+		}
+		return s.emit(w)
+	})
 }
 
 // run runs fn in a transaction and answers OK, the Outcome fn aborted

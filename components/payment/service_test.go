@@ -29,6 +29,7 @@ type world struct {
 	svc   *payment.Service
 	sim   *sim.Simulator
 	store *boltstore.Store
+	path  string // the store's file
 	clock *storetest.Clock
 	logs  *observer.ObservedLogs
 	n     int
@@ -37,7 +38,8 @@ type world struct {
 func newWorld(t *testing.T, tweak ...func(*payment.Options)) *world {
 	t.Helper()
 	c := storetest.NewClock(time.Date(2026, 3, 10, 3, 0, 0, 0, time.UTC)) // 12:00 in Seoul
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "payment.db"), &boltstore.Options{NoSync: true})
+	path := filepath.Join(t.TempDir(), "payment.db")
+	store, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func newWorld(t *testing.T, tweak ...func(*payment.Options)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, svc: svc, sim: carrier, store: store, clock: c, logs: logs}
+	return &world{t: t, svc: svc, sim: carrier, store: store, path: path, clock: c, logs: logs}
 }
 
 func (w *world) ctx() context.Context {
@@ -74,10 +76,16 @@ func user(phone string) payment.Identity {
 // verified walks a payment of amount to VERIFIED for phone and returns its TID.
 func (w *world) verified(phone string, amount int64) string {
 	w.t.Helper()
+	return w.verifiedFor(cpID, phone, amount)
+}
+
+// verifiedFor is verified for merchant cp.
+func (w *world) verifiedFor(cp, phone string, amount int64) string {
+	w.t.Helper()
 	w.n++
 	tid := fmt.Sprintf("T%025d", w.n)
 	ctx := w.ctx()
-	r, err := w.svc.Register(ctx, payment.Order{TID: tid, CPID: cpID, ProductID: "p", ProductName: "Tea", Amount: amount})
+	r, err := w.svc.Register(ctx, payment.Order{TID: tid, CPID: cp, ProductID: "p", ProductName: "Tea", Amount: amount})
 	must(w.t, r.Outcome, err)
 	risk, err := w.svc.CheckRisk(ctx, tid, phone)
 	must(w.t, risk.Outcome, err)

@@ -9,8 +9,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The buckets. Values are the JSON of the payment types; the two indexes
-// are written only by PutPayment, in the same transaction as the payment.
+// The buckets. Values are the JSON of the payment types; the order and
+// unresolved indexes are written only by PutPayment, in the same
+// transaction as the payment, and the due index only by PutEvent.
 var (
 	bucketPayments   = []byte("payments")   // tid -> Payment
 	bucketOrders     = []byte("orders")     // cp_id \x00 order_id -> tid of the latest payment
@@ -18,12 +19,14 @@ var (
 	bucketLimits     = []byte("limits")     // month \x00 phone -> Limit
 	bucketMerchants  = []byte("merchants")  // id -> Merchant
 	bucketOTPs       = []byte("otps")       // tid -> OTP
+	bucketEvents     = []byte("events")     // id -> Event
+	bucketDue        = []byte("events_due") // dueKey(NextAt, id) -> empty, exactly for PENDING events
 )
 
 func createBuckets(btx *bolt.Tx) error {
 	for _, name := range [][]byte{
 		bucketPayments, bucketOrders, bucketUnresolved,
-		bucketLimits, bucketMerchants, bucketOTPs,
+		bucketLimits, bucketMerchants, bucketOTPs, bucketEvents, bucketDue,
 	} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err

@@ -1,5 +1,5 @@
 // Package boltstore is the embedded payment.Store: merchants, the ledger,
-// monthly limits and OTPs in one bbolt file. bbolt has a single writer, so
+// monthly limits, OTPs and the webhook outbox in one bbolt file. bbolt has a single writer, so
 // an Update holds every row it reads until it commits; the file lock makes
 // the store single-process.
 package boltstore

@@ -22,6 +22,8 @@ func testClose(t *testing.T, s payment.Store) {
 		{"Merchants", second(s.Merchants(t.Context()))},
 		{"Payments", second(s.Payments(t.Context()))},
 		{"Limits", second(s.Limits(t.Context()))},
+		{"DueEvents", second(s.DueEvents(t.Context(), Epoch, 10))},
+		{"Events", second(s.Events(t.Context(), payment.EventFilter{}))},
 	} {
 		if tc.err == nil {
 			t.Errorf("%s after Close succeeded", tc.op)

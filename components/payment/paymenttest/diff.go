@@ -52,6 +52,26 @@ func DiffOTP(want, got *payment.OTP) string {
 	return diffTimes(map[string]time.Time{"ExpiresAt": want.ExpiresAt}, map[string]time.Time{"ExpiresAt": got.ExpiresAt})
 }
 
+// DiffEvent is DiffPayment for webhook events. Bodies compare byte for
+// byte.
+func DiffEvent(want, got *payment.Event) string {
+	if want == nil || got == nil {
+		return nilDiff(want == nil, got == nil)
+	}
+	w, g := *want, *got
+	w.CreatedAt, w.NextAt, w.DeliveredAt = time.Time{}, time.Time{}, time.Time{}
+	g.CreatedAt, g.NextAt, g.DeliveredAt = time.Time{}, time.Time{}, time.Time{}
+	w.Body, g.Body = nilIfEmpty(w.Body), nilIfEmpty(g.Body)
+	if !reflect.DeepEqual(w, g) {
+		return fmt.Sprintf("\n got %+v\nwant %+v", g, w)
+	}
+	return diffTimes(eventTimes(want), eventTimes(got))
+}
+
+func eventTimes(e *payment.Event) map[string]time.Time {
+	return map[string]time.Time{"CreatedAt": e.CreatedAt, "NextAt": e.NextAt, "DeliveredAt": e.DeliveredAt}
+}
+
 func nilDiff(wantNil, gotNil bool) string {
 	if wantNil == gotNil {
 		return ""

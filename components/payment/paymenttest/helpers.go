@@ -26,7 +26,8 @@ func mustView(t *testing.T, s payment.Store, fn func(payment.Tx) error) {
 	}
 }
 
-// seed stores rows in one Update: payments, limits, merchants and OTPs.
+// seed stores rows in one Update: payments, limits, merchants, OTPs and
+// events.
 func seed(t *testing.T, s payment.Store, rows ...any) {
 	t.Helper()
 	mustUpdate(t, s, func(tx payment.Tx) error { return putAll(tx, rows...) })
@@ -44,6 +45,8 @@ func putAll(tx payment.Tx, rows ...any) error {
 			err = tx.PutMerchant(r)
 		case *payment.OTP:
 			err = tx.PutOTP(r)
+		case *payment.Event:
+			err = tx.PutEvent(r)
 		default:
 			panic(fmt.Sprintf("paymenttest: cannot put a %T", r))
 		}

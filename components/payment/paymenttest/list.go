@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tunapay/tuna/components/payment"
 )
@@ -16,21 +17,30 @@ type state struct {
 	limits     []payment.Limit
 	merchants  []payment.Merchant
 	unresolved []string
+	events     []payment.Event // newest first, as Events lists them
+	due        []string        // the IDs DueEvents lists at farFuture
 }
+
+// farFuture is when every PENDING event is due.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func snapshot(t *testing.T, s payment.Store) state {
 	t.Helper()
 	var st state
-	var errs [3]error
+	var errs [5]error
+	var due []payment.Event
 	st.payments, errs[0] = s.Payments(t.Context())
 	st.limits, errs[1] = s.Limits(t.Context())
 	st.merchants, errs[2] = s.Merchants(t.Context())
+	st.events, errs[3] = s.Events(t.Context(), payment.EventFilter{})
+	due, errs[4] = s.DueEvents(t.Context(), farFuture, 0)
 	for _, err := range errs {
 		if err != nil {
 			t.Fatalf("listing: %v", err)
 		}
 	}
 	st.unresolved = unresolved(t, s)
+	st.due = eventIDs(due)
 	slices.SortFunc(st.payments, func(a, b payment.Payment) int { return cmp.Compare(a.TID, b.TID) })
 	slices.SortFunc(st.limits, compareLimits)
 	return st
@@ -53,6 +63,12 @@ func diffState(want, got state) string {
 	}
 	if !slices.Equal(want.unresolved, got.unresolved) {
 		return fmt.Sprintf("unresolved %v, want %v", got.unresolved, want.unresolved)
+	}
+	if d := diffList(want.events, got.events, DiffEvent); d != "" {
+		return "events: " + d
+	}
+	if !slices.Equal(want.due, got.due) {
+		return fmt.Sprintf("due events %v, want %v", got.due, want.due)
 	}
 	return ""
 }

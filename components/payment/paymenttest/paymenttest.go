@@ -22,7 +22,8 @@ import (
 // sees one snapshot across rows (PostgreSQL: REPEATABLE READ, READ ONLY);
 // an Update with a canceled context fails with context.Canceled; the latest
 // payment of an order is the one created last, not the one written last;
-// Put* fail in a View.
+// Put* fail in a View; an event's body comes back byte for byte, and its
+// times to the nanosecond.
 func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 	for _, tc := range suite {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,5 +60,11 @@ var suite = []struct {
 	{"Concurrent_ViewConsistent", testConcurrentViewConsistent},
 	{"Lease", testLease},
 	{"Concurrent_OrderID", testConcurrentOrderID},
+	{"Event_RoundTrip", testEventRoundTrip},
+	{"Event_Rollback", testEventRollback},
+	{"DueEvents_Order", testDueEventsOrder},
+	{"DueEvents_Index", testDueEventsIndex},
+	{"Events_Filter", testEventsFilter},
+	{"Concurrent_EventClaim", testConcurrentEventClaim},
 	{"Close", testClose},
 }

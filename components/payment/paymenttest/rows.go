@@ -90,7 +90,7 @@ func testOTPRoundTrip(t *testing.T, s payment.Store) {
 
 func testGetNotFound(t *testing.T, s payment.Store) {
 	p := SamplePayment("tid-known", Epoch)
-	seed(t, s, p, SampleMerchant("CP0001", Epoch), SampleOTP("tid-known", Epoch))
+	seed(t, s, p, SampleMerchant("CP0001", Epoch), SampleOTP("tid-known", Epoch), SampleEvent("msg_known", Epoch))
 	for _, tc := range []struct {
 		name string
 		get  func(tx payment.Tx) error
@@ -98,6 +98,7 @@ func testGetNotFound(t *testing.T, s payment.Store) {
 		{"Payment", func(tx payment.Tx) error { return second(tx.Payment("tid-unknown")) }},
 		{"Merchant", func(tx payment.Tx) error { return second(tx.Merchant("CP-unknown")) }},
 		{"OTP", func(tx payment.Tx) error { return second(tx.OTP("tid-unknown")) }},
+		{"Event", func(tx payment.Tx) error { return second(tx.Event("msg_unknown")) }},
 		{"PaymentByOrder", func(tx payment.Tx) error { return second(tx.PaymentByOrder(p.CPID, "order-unknown")) }},
 		{"PaymentByOrder_OtherMerchant", func(tx payment.Tx) error { return second(tx.PaymentByOrder("CP0002", p.OrderID)) }},
 		{"PaymentByOrder_Empty", func(tx payment.Tx) error { return second(tx.PaymentByOrder(p.CPID, "")) }},
@@ -125,6 +126,7 @@ func testPutEmptyKey(t *testing.T, s payment.Store) {
 		{"Limit_NoMonth", &payment.Limit{Phone: "01012345678", Used: 1}},
 		{"Merchant", &payment.Merchant{Name: "no id"}},
 		{"OTP", &payment.OTP{Phone: "01012345678"}},
+		{"Event", &payment.Event{CPID: "CP0001", TID: "tid-1", Status: payment.EventPending}},
 	} {
 		err := s.Update(t.Context(), func(tx payment.Tx) error { return putAll(tx, tc.row) })
 		if err == nil {

@@ -57,8 +57,22 @@ func sampleCancels(tid string, paid time.Time) []payment.Cancel {
 func SampleMerchant(id string, now time.Time) *payment.Merchant {
 	return &payment.Merchant{
 		ID: id, Name: "튜나 상점 " + id,
-		SecretHash: []byte("0123456789abcdef0123456789abcdef\x00\xff"),
-		CreatedAt:  now.In(payment.Seoul),
+		SecretHash:    []byte("0123456789abcdef0123456789abcdef\x00\xff"),
+		CreatedAt:     now.In(payment.Seoul),
+		WebhookURL:    "https://shop.example/hooks/tuna?shop=" + id,
+		WebhookSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	}
+}
+
+// SampleEvent returns a PENDING event of merchant CP0001 written at now,
+// tried twice, due five minutes later. Its body holds what JSON escapes.
+func SampleEvent(id string, now time.Time) *payment.Event {
+	return &payment.Event{
+		ID: id, CPID: "CP0001", TID: "tid-" + id, Type: payment.WebhookPaid,
+		Body: []byte(`{"type":"payment.paid","timestamp":"2026-03-01T18:00:00.123456789+09:00",` +
+			`"data":{"tid":"tid-` + id + `","product":{"name":"튜나 <프리미엄> & \"월간\"\u0000"}}}`),
+		CreatedAt: now.In(payment.Seoul), Attempts: 2, NextAt: now.Add(5 * time.Minute),
+		Status: payment.EventPending, LastError: "HTTP 503",
 	}
 }
 

@@ -24,7 +24,10 @@ func testUpdateSeesOwnWrites(t *testing.T, s payment.Store) {
 				return err
 			}
 		}
-		return seesRows(tx, SampleMerchant(p.CPID, Epoch), SampleOTP(p.TID, Epoch))
+		if err := seesRows(tx, SampleMerchant(p.CPID, Epoch), SampleOTP(p.TID, Epoch)); err != nil {
+			return err
+		}
+		return seesEvent(tx, SampleEvent("msg_own", Epoch))
 	})
 	if got := unresolved(t, s); len(got) != 0 {
 		t.Errorf("Unresolved = %v after the payment was put back PAID, want none", got)
@@ -78,15 +81,34 @@ func seesRows(tx payment.Tx, m *payment.Merchant, o *payment.OTP) error {
 	return err
 }
 
+// seesEvent puts e, reads it back, and puts it again delivered.
+func seesEvent(tx payment.Tx, e *payment.Event) error {
+	for _, status := range []payment.EventStatus{payment.EventPending, payment.EventDelivered} {
+		e.Status = status
+		if err := tx.PutEvent(e); err != nil {
+			return err
+		}
+		got, err := tx.Event(e.ID)
+		if err != nil {
+			return err
+		}
+		if d := DiffEvent(e, got); d != "" {
+			return fmt.Errorf("Event after PutEvent %s: %s", status, d)
+		}
+	}
+	return nil
+}
+
 // seedRollback stores the rows dirty then changes.
 func seedRollback(t *testing.T, s payment.Store) {
 	t.Helper()
 	seed(t, s, SamplePayment("tid-1", Epoch), SampleMerchant("CP0001", Epoch), SampleOTP("tid-1", Epoch),
-		&payment.Limit{Phone: "01012345678", Month: "2026-03", Used: 15000})
+		&payment.Limit{Phone: "01012345678", Month: "2026-03", Used: 15000}, SampleEvent("msg_1", Epoch))
 }
 
 // dirty changes every kind of row seedRollback stored, adds one of each
-// and a payment that would take tid-1's order and be unresolved.
+// and a payment that would take tid-1's order and be unresolved, and
+// delivers the event (taking it out of the due index).
 func dirty(tx payment.Tx) error {
 	p, err := tx.Payment("tid-1")
 	if err != nil {
@@ -104,8 +126,13 @@ func dirty(tx payment.Tx) error {
 	o.Used = true
 	m := SampleMerchant("CP0001", Epoch)
 	m.Name = "changed"
+	e, err := tx.Event("msg_1")
+	if err != nil {
+		return err
+	}
+	e.Status, e.NextAt, e.Attempts = payment.EventDelivered, Epoch, 3
 	return putAll(tx, p, newer, l, &payment.Limit{Phone: "01099998888", Month: "2026-03", Held: 1},
-		o, SampleOTP("tid-2", Epoch), m, SampleMerchant("CP0002", Epoch))
+		o, SampleOTP("tid-2", Epoch), m, SampleMerchant("CP0002", Epoch), e, SampleEvent("msg_2", Epoch))
 }
 
 func testUpdateRollback(t *testing.T, s payment.Store) {
@@ -194,7 +221,7 @@ func testUpdateCanceledContext(t *testing.T, s payment.Store) {
 func testViewReadOnly(t *testing.T, s payment.Store) {
 	rows := []any{
 		SamplePayment("tid-view", Epoch), &payment.Limit{Phone: "01012345678", Month: "2026-03", Used: 1},
-		SampleMerchant("CP0001", Epoch), SampleOTP("tid-view", Epoch),
+		SampleMerchant("CP0001", Epoch), SampleOTP("tid-view", Epoch), SampleEvent("msg_view", Epoch),
 	}
 	for _, r := range rows {
 		if err := s.View(t.Context(), func(tx payment.Tx) error { return putAll(tx, r) }); err == nil {

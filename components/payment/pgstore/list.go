@@ -34,11 +34,11 @@ func (s *Store) Limits(ctx context.Context) ([]payment.Limit, error) {
 
 // list runs one query, so one snapshot, and collects its rows: an empty,
 // non-nil slice if none.
-func list[T any](ctx context.Context, s *Store, what, q string, row pgx.RowToFunc[T]) ([]T, error) {
+func list[T any](ctx context.Context, s *Store, what, q string, row pgx.RowToFunc[T], args ...any) ([]T, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	rows, _ := s.pool.Query(ctx, q) // an error comes back from CollectRows
+	rows, _ := s.pool.Query(ctx, q, args...) // an error comes back from CollectRows
 	out, err := pgx.CollectRows(rows, row)
 	if err != nil {
 		return nil, s.dbErr("list "+what, err)

@@ -190,9 +190,7 @@ func decode(data []byte, v any) error {
 	return nil
 }
 
-// put stores v under key in tab. A key this transaction has not locked is
-// locked first, as get locks a missing one, so that an insert waits for
-// every transaction that saw the key missing.
+// put stores v under key in tab.
 func (t *tx) put(tab table, key string, v any) error {
 	if !validKey(key) {
 		return ErrInvalidKey
@@ -201,15 +199,23 @@ func (t *tx) put(tab table, key string, v any) error {
 	if err != nil {
 		return err
 	}
+	return t.upsert(tab.kind, key, tab.put, key, data)
+}
+
+// upsert runs q, which inserts or updates the row of key in the table of
+// kind. A key this transaction has not locked is locked first, as get
+// locks a missing one, so that an insert waits for every transaction that
+// saw the key missing.
+func (t *tx) upsert(kind, key, q string, args ...any) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	id := tab.kind + "\x00" + key
+	id := kind + "\x00" + key
 	var keys []int64
 	if !t.locked[id] {
-		keys = append(keys, lockKey(t.s.schema, tab.kind, key))
+		keys = append(keys, lockKey(t.s.schema, kind, key))
 	}
-	if err := t.batch(lockStmts(keys), nil, tab.put, key, data); err != nil {
+	if err := t.batch(lockStmts(keys), nil, q, args...); err != nil {
 		return err
 	}
 	t.hold(keys)
