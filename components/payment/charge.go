@@ -116,14 +116,22 @@ func (s *Service) hold(tx Tx, p *Payment, started *bool) error {
 
 // settle records the carrier's answer, once: PAID with the hold committed
 // to the limit, or FAILED with the hold released. A payment no longer
-// UNKNOWN was settled by someone else and is returned as it is.
+// UNKNOWN was settled by someone else and is returned as it is; so is one
+// that recovery claimed for a net cancel, which a step may not settle PAID.
 func (s *Service) settle(ctx context.Context, tid string, charged bool, failCode string) (*Payment, error) {
+	return s.settleAs(ctx, tid, charged, failCode, false)
+}
+
+// settleAs is settle; recovery passes claimed to settle a payment it
+// claimed (a refused net cancel leaves the charge standing: PAID).
+func (s *Service) settleAs(ctx context.Context, tid string, charged bool, failCode string, claimed bool) (*Payment, error) {
 	var p *Payment
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
-		if p, err = tx.Payment(tid); err != nil || p.Status != StatusUnknown {
+		if p, err = tx.Payment(tid); err != nil || p.Status != StatusUnknown || p.NetCancelling && !claimed {
 			return err
 		}
+		p.NetCancelling = false
 		lim, err := tx.Limit(p.Phone, p.BillMonth)
 		if err != nil {
 			return err

@@ -77,6 +77,10 @@ type Payment struct {
 	FailCode        string    `json:"fail_code,omitempty"`
 	FailMessage     string    `json:"fail_message,omitempty"`
 	NetCancelled    bool      `json:"net_cancelled,omitempty"` // charged, never told to the merchant, cancelled (망취소)
+	// NetCancelling is recovery's claim on an UNKNOWN charge it is about to
+	// net-cancel: from then on no step may settle it PAID, whichever server
+	// the step runs on.
+	NetCancelling bool `json:"net_cancelling,omitempty"`
 }
 
 // Remaining is what may still be cancelled or refunded.

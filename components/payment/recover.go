@@ -87,6 +87,9 @@ func (s *Service) recoverCharge(ctx context.Context, p *Payment, r *Recovered) e
 		_, err := s.settle(ctx, p.TID, false, CodeBillNotCharged)
 		return err
 	}
+	if claimed, err := s.claimNetCancel(ctx, p.TID); err != nil || !claimed {
+		return err // a step settled it meanwhile: nothing to cancel
+	}
 	err = s.opts.Carrier.Cancel(ctx, p.TID, netCancelID(p.TID), p.Amount)
 	switch {
 	case err == nil:
@@ -97,7 +100,7 @@ func (s *Service) recoverCharge(ctx context.Context, p *Payment, r *Recovered) e
 		// stands, so the books say paid. The merchant sees it in lookups.
 		r.Paid++
 		s.log.Warn("net cancel refused; the charge is kept as paid", zap.String("tid", p.TID))
-		_, err := s.settle(ctx, p.TID, true, "")
+		_, err := s.settleAs(ctx, p.TID, true, "", true)
 		return err
 	}
 	r.Pending++
@@ -105,6 +108,23 @@ func (s *Service) recoverCharge(ctx context.Context, p *Payment, r *Recovered) e
 }
 
 func netCancelID(tid string) string { return "NET-" + tid }
+
+// claimNetCancel marks an UNKNOWN payment as being net-cancelled, before
+// the carrier is asked to, so that no step on any server settles it PAID
+// meanwhile. It reports false if the payment is no longer UNKNOWN.
+func (s *Service) claimNetCancel(ctx context.Context, tid string) (bool, error) {
+	claimed := false
+	err := s.update(ctx, func(tx Tx) error {
+		claimed = false
+		p, err := tx.Payment(tid)
+		if err != nil || p.Status != StatusUnknown {
+			return err
+		}
+		claimed, p.NetCancelling = true, true
+		return tx.PutPayment(p)
+	})
+	return claimed, err
+}
 
 // settleNetCancelled records a net cancel: the payment failed, its hold is
 // released, and the limit was never used.
@@ -120,6 +140,7 @@ func (s *Service) settleNetCancelled(ctx context.Context, tid string) error {
 		}
 		lim.Held -= p.Amount
 		p.Status, p.FailCode, p.FailMessage, p.NetCancelled = StatusFailed, CodeBillNetCancelled, messages[CodeBillNetCancelled], true
+		p.NetCancelling = false
 		if err := tx.PutLimit(lim); err != nil {
 			return err
 		}

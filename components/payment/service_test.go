@@ -692,3 +692,49 @@ func TestRecover_WaitsForTheSettleTime(t *testing.T) {
 	}
 	w.books()
 }
+
+// gatedCarrier holds Cancel calls until released, to interleave two servers.
+type gatedCarrier struct {
+	payment.Carrier
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedCarrier) Cancel(ctx context.Context, tid, id string, amount int64) error {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Carrier.Cancel(ctx, tid, id, amount)
+}
+
+// Two servers: one runs recovery and is about to net-cancel an unknown
+// charge; meanwhile the merchant asks bill again on the other, which finds
+// the charge at the carrier. It must not settle PAID a charge that is being
+// cancelled: the books would say paid while the carrier took it back.
+func TestRecover_NetCancelAndABillOnAnotherServer(t *testing.T) {
+	w := newWorld(t)
+	tid := w.verified("01099990005", 10_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if c, _ := w.svc.Charge(ctx, cpID, tid, 10_000); c.Code != payment.CodeBillUnknown {
+		t.Fatalf("%+v", c)
+	}
+	w.clock.Advance(2 * time.Hour)
+	gate := &gatedCarrier{Carrier: w.sim, entered: make(chan struct{}), release: make(chan struct{})}
+	recoverer, _ := payment.New(payment.Options{Store: w.store, Carrier: gate, Key: []byte(strings.Repeat("k", 32)),
+		Now: w.clock.Now, CarrierSettle: -1, RecoverAfter: time.Minute})
+	done := make(chan payment.Recovered)
+	go func() { r, _ := recoverer.Recover(context.Background()); done <- r }()
+	<-gate.entered // recovery is at the carrier with its net cancel
+	c, err := w.svc.Charge(w.ctx(), cpID, tid, 10_000)
+	if err != nil || c.Status == payment.StatusPaid {
+		t.Fatalf("the other server settled a charge being net-cancelled: %+v %v", c, err)
+	}
+	close(gate.release)
+	if r := <-done; r.NetCancelled != 1 {
+		t.Fatalf("recover %+v", r)
+	}
+	if p := w.payment(tid); p.Status != payment.StatusFailed || !p.NetCancelled || p.NetCancelling {
+		t.Fatalf("payment %+v", p)
+	}
+	w.books()
+}
