@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -130,4 +131,28 @@ func dropTestSchema(url, schema string) error {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 	return err
+}
+
+// Instances starting together on a missing shared key file agree on one key.
+func TestServerKey_ConcurrentStartsAgree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.key")
+	keys := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			k, err := serverKey(path)
+			if err != nil {
+				t.Error(err)
+			}
+			keys <- string(k)
+		}()
+	}
+	first := <-keys
+	for i := 1; i < 8; i++ {
+		if k := <-keys; k != first || len(k) != 32 {
+			t.Fatal("instances got different keys")
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v %v", fi, err)
+	}
 }

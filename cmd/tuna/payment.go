@@ -128,24 +128,46 @@ func keyPath(cfg config) string {
 
 // serverKey reads the key file, or makes it: 32 random bytes that key the
 // hashes of merchant secrets and OTPs. Instances that share a database must
-// share this file.
+// share this file. Instances starting at once on a missing file agree: the
+// key is written to a temporary file and linked into place, which fails if
+// another got there first — then its key is read.
 func serverKey(path string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if len(b) < 32 {
-			return nil, fmt.Errorf("%s: the server key must be at least 32 bytes", path)
-		}
-		return b, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+	if key, err := readKey(path); !errors.Is(err, os.ErrNotExist) {
+		return key, err
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, key, 0o600); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".server.key-*")
+	if err != nil {
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(key); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close(), os.Chmod(tmp.Name(), 0o600)); err != nil {
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return readKey(path)
+	} else if err != nil {
 		return nil, fmt.Errorf("server key: %w", err)
 	}
 	return key, nil
+}
+
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 32 {
+		return nil, fmt.Errorf("%s: the server key must be at least 32 bytes", path)
+	}
+	return b, nil
 }
 
 // recoverLoop resolves unknown charges and cancels now and then on a
