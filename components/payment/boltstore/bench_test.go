@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/components/payment/boltstore"
 	"github.com/tunapay/tuna/components/payment/paymenttest"
 )
@@ -16,41 +15,8 @@ const benchLedger = 1000
 func benchStore(b *testing.B, noSync bool) *boltstore.Store {
 	b.Helper()
 	s := open(b, filepath.Join(b.TempDir(), "bench.db"), &boltstore.Options{NoSync: noSync})
-	err := s.Update(b.Context(), func(tx payment.Tx) error {
-		for i := range benchLedger {
-			p := paymenttest.SamplePayment(fmt.Sprint("tid-", i), paymenttest.Epoch)
-			p.Status, p.Cancels, p.Cancelled, p.Refunded = payment.StatusVerified, nil, 0, 0
-			if err := tx.PutPayment(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	paymenttest.SeedVerified(b, s, benchLedger, false)
 	return s
-}
-
-// charge is the store's part of a charge: hold the amount on the limit and
-// mark the payment UNKNOWN before the carrier is called.
-func charge(tid string) func(payment.Tx) error {
-	return func(tx payment.Tx) error {
-		p, err := tx.Payment(tid)
-		if err != nil {
-			return err
-		}
-		l, err := tx.Limit(p.Phone, p.BillMonth)
-		if err != nil {
-			return err
-		}
-		l.Held += p.Amount
-		p.Status, p.ChargeStartedAt = payment.StatusUnknown, p.CreatedAt
-		if err := tx.PutLimit(l); err != nil {
-			return err
-		}
-		return tx.PutPayment(p)
-	}
 }
 
 func BenchmarkStore_Update(b *testing.B) {
@@ -60,7 +26,7 @@ func BenchmarkStore_Update(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if err := s.Update(b.Context(), charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
+				if err := s.Update(b.Context(), paymenttest.Charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
 					b.Fatal(err)
 				}
 				i++

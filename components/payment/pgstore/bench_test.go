@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/components/payment/paymenttest"
 	"github.com/tunapay/tuna/components/payment/pgstore"
 )
@@ -24,41 +23,8 @@ func benchStore(b *testing.B, spread bool) *pgstore.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
-	mustUpdate(b, s, func(tx payment.Tx) error {
-		for i := range benchLedger {
-			p := paymenttest.SamplePayment(fmt.Sprint("tid-", i), paymenttest.Epoch)
-			p.Status, p.Cancels, p.Cancelled, p.Refunded = payment.StatusVerified, nil, 0, 0
-			if spread {
-				p.Phone = fmt.Sprintf("010%08d", i)
-			}
-			if err := tx.PutPayment(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	paymenttest.SeedVerified(b, s, benchLedger, spread)
 	return s
-}
-
-// charge is the store's part of a charge: hold the amount on the limit and
-// mark the payment UNKNOWN before the carrier is called.
-func charge(tid string) func(payment.Tx) error {
-	return func(tx payment.Tx) error {
-		p, err := tx.Payment(tid)
-		if err != nil {
-			return err
-		}
-		l, err := tx.Limit(p.Phone, p.BillMonth)
-		if err != nil {
-			return err
-		}
-		l.Held += p.Amount
-		p.Status, p.ChargeStartedAt = payment.StatusUnknown, p.CreatedAt
-		if err := tx.PutLimit(l); err != nil {
-			return err
-		}
-		return tx.PutPayment(p)
-	}
 }
 
 // BenchmarkStore_Update is one charge-like Update at a time; Parallel runs
@@ -70,7 +36,7 @@ func BenchmarkStore_Update(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			if err := s.Update(context.Background(), charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
+			if err := s.Update(context.Background(), paymenttest.Charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -87,7 +53,7 @@ func BenchmarkStore_Update(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					tid := fmt.Sprint("tid-", next.Add(1)%benchLedger)
-					if err := s.Update(context.Background(), charge(tid)); err != nil {
+					if err := s.Update(context.Background(), paymenttest.Charge(tid)); err != nil {
 						b.Error(err)
 						return
 					}
