@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCH    ?= .
 
-.PHONY: run test build check fuzz bench clean
+.PHONY: run test build check fuzz bench microbench clean
 
 ## run: serve on the embedded defaults (127.0.0.1:8080, admin on 127.0.0.1:8081)
 run:
@@ -26,9 +26,15 @@ check:
 fuzz:
 	$(GO) test ./server -run='^$$' -fuzz=FuzzParseBody -fuzztime=$(FUZZTIME)
 	$(GO) test ./engine -run='^$$' -fuzz=FuzzParseProtocol -fuzztime=$(FUZZTIME)
+	$(GO) test ./components/payment/window -run='^$$' -fuzz=FuzzResend -fuzztime=$(FUZZTIME)
+	$(GO) test ./components/payment/window -run='^$$' -fuzz=FuzzReturnURL -fuzztime=$(FUZZTIME)
 
-## bench: Go benchmarks of the hot paths
+## bench: floor, the hand-written baseline and TUNA under load on this machine (BENCH_SECONDS, BENCH_REPEATS)
 bench:
+	./bench/run.sh
+
+## microbench: Go benchmarks of the hot paths
+microbench:
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem ./engine/... ./server/... ./session/... ./components/...
 
 clean:

@@ -15,33 +15,34 @@ import (
 // config is everything `tuna serve` reads. Precedence, lowest first: the
 // defaults below, the config file, TUNA_* environment variables, flags.
 type config struct {
-	Listen        string                    `yaml:"listen" flag:"listen" usage:"public address"`
-	AdminListen   string                    `yaml:"admin_listen" flag:"admin-listen" usage:"admin address (keep it on loopback)"`
-	Data          string                    `yaml:"data" flag:"data" usage:"folder for the session table and other state"`
-	Scripts       string                    `yaml:"scripts" flag:"scripts" usage:"scripts folder"`
-	Protocols     string                    `yaml:"protocols" flag:"protocols" usage:"protocols folder"`
-	AdminToken    string                    `yaml:"admin_token" flag:"admin-token" usage:"admin bearer token (default: generated into DATA/admin.token)"`
-	LogFormat     string                    `yaml:"log_format" flag:"log-format" usage:"json, console, or auto (console on a terminal)"`
-	LogLevel      string                    `yaml:"log_level" flag:"log-level" usage:"debug, info, warn or error"`
-	PoolMin       int                       `yaml:"pool_min" flag:"pool-min" usage:"warm script runtimes (default GOMAXPROCS)"`
-	PoolMax       int                       `yaml:"pool_max" flag:"pool-max" usage:"most script runtimes (default 4×pool-min)"`
-	Watch         bool                      `yaml:"watch" flag:"watch" usage:"reload scripts and protocols when they change"`
-	Debounce      time.Duration             `yaml:"debounce" flag:"debounce" usage:"quiet time after a change before reloading"`
-	SweepEvery    time.Duration             `yaml:"sweep_every" flag:"sweep-every" usage:"how often expired sessions are swept"`
-	Retention     time.Duration             `yaml:"expired_retention" flag:"expired-retention" usage:"how long an expired session still answers 410 before it is swept"`
-	Session       string                    `yaml:"session" flag:"session" usage:"session table: a redis:// URL shared by every instance (default: embedded, in DATA)"`
-	DB            string                    `yaml:"db" flag:"db" usage:"payment store: a postgres:// URL shared by every instance (default: embedded, in DATA)"`
-	SessionPrefix string                    `yaml:"session_prefix" flag:"session-prefix" usage:"key prefix of the session table in Redis"`
-	DBSchema      string                    `yaml:"db_schema" flag:"db-schema" usage:"PostgreSQL schema of the payment store"`
-	KeyFile       string                    `yaml:"key_file" flag:"key-file" usage:"the server key (merchant-secret and OTP hashes); instances sharing --db must share it (default DATA/server.key)"`
-	Mode          string                    `yaml:"mode" flag:"mode" usage:"sandbox (simulated carrier, demo merchant, sandbox endpoints) or live"`
-	Carrier       string                    `yaml:"carrier" flag:"carrier" usage:"carrier API base URL (a tuna carrier-sim, say); required in live mode"`
-	PublicURL     string                    `yaml:"public_url" flag:"public-url" usage:"the URL merchants and users reach this server at (PAY_URL)"`
-	MonthlyLimit  int64                     `yaml:"monthly_limit" flag:"monthly-limit" usage:"KRW per phone number per calendar month (Asia/Seoul)"`
-	RecoverEvery  time.Duration             `yaml:"recover_every" flag:"recover-every" usage:"how often unknown charges and cancels are resolved"`
-	RecoverAfter  time.Duration             `yaml:"recover_after" flag:"recover-after" usage:"how long a charge or cancel stays unknown before recovery takes it over (at least --carrier-settle)"`
-	Settle        time.Duration             `yaml:"carrier_settle" flag:"carrier-settle" usage:"how long a request to --carrier may still be in flight after its call gave up"`
-	Components    map[string]map[string]any `yaml:"components"`
+	Listen         string                    `yaml:"listen" flag:"listen" usage:"public address"`
+	AdminListen    string                    `yaml:"admin_listen" flag:"admin-listen" usage:"admin address (keep it on loopback)"`
+	Data           string                    `yaml:"data" flag:"data" usage:"folder for the session table and other state"`
+	Scripts        string                    `yaml:"scripts" flag:"scripts" usage:"scripts folder"`
+	Protocols      string                    `yaml:"protocols" flag:"protocols" usage:"protocols folder"`
+	AdminToken     string                    `yaml:"admin_token" flag:"admin-token" usage:"admin bearer token (default: generated into DATA/admin.token)"`
+	LogFormat      string                    `yaml:"log_format" flag:"log-format" usage:"json, console, or auto (console on a terminal)"`
+	LogLevel       string                    `yaml:"log_level" flag:"log-level" usage:"debug, info, warn or error"`
+	PoolMin        int                       `yaml:"pool_min" flag:"pool-min" usage:"warm script runtimes (default GOMAXPROCS)"`
+	PoolMax        int                       `yaml:"pool_max" flag:"pool-max" usage:"most script runtimes (default 4×pool-min)"`
+	Watch          bool                      `yaml:"watch" flag:"watch" usage:"reload scripts and protocols when they change"`
+	Debounce       time.Duration             `yaml:"debounce" flag:"debounce" usage:"quiet time after a change before reloading"`
+	SweepEvery     time.Duration             `yaml:"sweep_every" flag:"sweep-every" usage:"how often expired sessions are swept"`
+	Retention      time.Duration             `yaml:"expired_retention" flag:"expired-retention" usage:"how long an expired session still answers 410 before it is swept"`
+	Session        string                    `yaml:"session" flag:"session" usage:"session table: a redis:// URL shared by every instance (default: embedded, in DATA)"`
+	DB             string                    `yaml:"db" flag:"db" usage:"payment store: a postgres:// URL shared by every instance (default: embedded, in DATA)"`
+	SessionPrefix  string                    `yaml:"session_prefix" flag:"session-prefix" usage:"key prefix of the session table in Redis"`
+	DBSchema       string                    `yaml:"db_schema" flag:"db-schema" usage:"PostgreSQL schema of the payment store"`
+	KeyFile        string                    `yaml:"key_file" flag:"key-file" usage:"the server key (merchant-secret and OTP hashes); instances sharing --db must share it (default DATA/server.key)"`
+	Mode           string                    `yaml:"mode" flag:"mode" usage:"sandbox (simulated carrier, demo merchant, sandbox endpoints) or live"`
+	Carrier        string                    `yaml:"carrier" flag:"carrier" usage:"carrier API base URL (a tuna carrier-sim, say); required in live mode"`
+	PublicURL      string                    `yaml:"public_url" flag:"public-url" usage:"the URL merchants and users reach this server at (PAY_URL)"`
+	MonthlyLimit   int64                     `yaml:"monthly_limit" flag:"monthly-limit" usage:"KRW per phone number per calendar month (Asia/Seoul)"`
+	RecoverEvery   time.Duration             `yaml:"recover_every" flag:"recover-every" usage:"how often unknown charges and cancels are resolved"`
+	RecoverAfter   time.Duration             `yaml:"recover_after" flag:"recover-after" usage:"how long a charge or cancel stays unknown before recovery takes it over (at least --carrier-settle)"`
+	Settle         time.Duration             `yaml:"carrier_settle" flag:"carrier-settle" usage:"how long a request to --carrier may still be in flight after its call gave up"`
+	BenchEndpoints bool                      `yaml:"bench_endpoints" flag:"bench-endpoints" usage:"serve POST /bench/floor and /baseline/* for tuna loadgen (benchmarks only)"`
+	Components     map[string]map[string]any `yaml:"components"`
 }
 
 func defaultConfig() config {

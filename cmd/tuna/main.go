@@ -25,6 +25,7 @@ commands:
   carrier-sim   run the carrier simulator (tuna carrier-sim -h)
   merchant add|list   manage merchants
   migrate   apply the PostgreSQL schema (tuna migrate --db URL)
+  loadgen   drive payment flows against a server and measure (tuna loadgen -h)
   version   print the version
 `
 
@@ -47,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err = carrierSim(ctx, args[1:], stdout, stderr)
+	case "loadgen":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err = runLoadgen(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(context.Background(), args[1:], stdout, stderr)
 	case "merchant":

@@ -24,6 +24,7 @@ import (
 	"github.com/tunapay/tuna/components"
 	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/engine"
+	"github.com/tunapay/tuna/loadgen"
 	"github.com/tunapay/tuna/server"
 	"github.com/tunapay/tuna/session"
 )
@@ -107,6 +108,10 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	}
 	mounts := publicMounts(cfg.Mode == "sandbox", svc.Handler(cfg.Mode == "sandbox"))
 	mounts["/pay/*"] = pay
+	if cfg.BenchEndpoints {
+		mounts[loadgen.FloorPath] = loadgen.FloorHandler()
+		mounts["/baseline/*"] = loadgen.BaselineHandler(svc)
+	}
 	admin := svc.AdminHandler()
 	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts,
 		AdminMounts: map[string]http.Handler{"/admin/webhooks": admin, "/admin/webhooks/*": admin}})
