@@ -98,29 +98,7 @@ func mustView(t *testing.T, s *boltstore.Store, fn func(payment.Tx) error) {
 }
 
 func TestStore_Close_ErrClosed(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "payment.db"), nil)
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	noop := func(payment.Tx) error { return nil }
-	for _, tc := range []struct {
-		op  string
-		err error
-	}{
-		{"Update", s.Update(t.Context(), noop)},
-		{"View", s.View(t.Context(), noop)},
-		{"Unresolved", second(s.Unresolved(t.Context()))},
-		{"Merchants", second(s.Merchants(t.Context()))},
-		{"Payments", second(s.Payments(t.Context()))},
-		{"Limits", second(s.Limits(t.Context()))},
-	} {
-		if !errors.Is(tc.err, boltstore.ErrClosed) {
-			t.Errorf("%s after Close: err %v, want ErrClosed", tc.op, tc.err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	paymenttest.CheckClosed(t, open(t, filepath.Join(t.TempDir(), "payment.db"), nil), boltstore.ErrClosed)
 }
 
 func second[T any](_ T, err error) error { return err }

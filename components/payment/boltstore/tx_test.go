@@ -15,39 +15,8 @@ func newStore(t *testing.T) *boltstore.Store {
 	return open(t, filepath.Join(t.TempDir(), "payment.db"), nil)
 }
 
-func TestStore_Update_ErrorUnchanged(t *testing.T) {
-	s := newStore(t)
-	boom := errors.New("boom")
-	if err := s.Update(t.Context(), func(payment.Tx) error { return boom }); err != boom {
-		t.Fatalf("Update: err %v, want fn's error itself", err)
-	}
-	if err := s.View(t.Context(), func(payment.Tx) error { return boom }); err != boom {
-		t.Fatalf("View: err %v, want fn's error itself", err)
-	}
-}
-
 func TestStore_Tx_AfterEnd(t *testing.T) {
-	s := newStore(t)
-	var kept payment.Tx
-	mustUpdate(t, s, func(tx payment.Tx) error { kept = tx; return nil })
-	for _, tc := range []struct {
-		op  string
-		err error
-	}{
-		{"Payment", second(kept.Payment("tid"))},
-		{"PaymentByOrder", second(kept.PaymentByOrder("CP0001", "o-1"))},
-		{"Limit", second(kept.Limit("01012345678", "2026-03"))},
-		{"Merchant", second(kept.Merchant("CP0001"))},
-		{"OTP", second(kept.OTP("tid"))},
-		{"PutPayment", kept.PutPayment(paymenttest.SamplePayment("tid", paymenttest.Epoch))},
-		{"PutLimit", kept.PutLimit(&payment.Limit{Phone: "01012345678", Month: "2026-03"})},
-		{"PutMerchant", kept.PutMerchant(paymenttest.SampleMerchant("CP0001", paymenttest.Epoch))},
-		{"PutOTP", kept.PutOTP(paymenttest.SampleOTP("tid", paymenttest.Epoch))},
-	} {
-		if !errors.Is(tc.err, boltstore.ErrTxDone) {
-			t.Errorf("%s after Update returned: err %v, want ErrTxDone", tc.op, tc.err)
-		}
-	}
+	paymenttest.CheckTxAfterEnd(t, newStore(t), boltstore.ErrTxDone)
 }
 
 // A key part that would make an index key ambiguous is refused before

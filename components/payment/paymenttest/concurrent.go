@@ -10,8 +10,8 @@ import (
 	"github.com/tunapay/tuna/components/payment"
 )
 
-// errNoRemaining refuses a cancel larger than what remains.
-var errNoRemaining = errors.New("paymenttest: nothing left to cancel")
+// ErrNoRemaining is CancelStep's refusal of a cancel larger than what remains.
+var ErrNoRemaining = errors.New("paymenttest: nothing left to cancel")
 
 // Concurrent Updates of one limit lose no increment: the money invariant of
 // the limit.
@@ -52,10 +52,10 @@ func testConcurrentCancel(t *testing.T, s payment.Store) {
 	var done, refused atomic.Int64
 	for range workers {
 		wg.Go(func() {
-			switch err := s.Update(t.Context(), cancelStep(p.TID, step)); {
+			switch err := s.Update(t.Context(), CancelStep(p.TID, step)); {
 			case err == nil:
 				done.Add(1)
-			case errors.Is(err, errNoRemaining):
+			case errors.Is(err, ErrNoRemaining):
 				refused.Add(1)
 			default:
 				t.Error(err)
@@ -73,16 +73,17 @@ func testConcurrentCancel(t *testing.T, s payment.Store) {
 	}
 }
 
-// cancelStep cancels n of tid if that much remains. It keeps nothing
-// outside tx, so a store may run it again.
-func cancelStep(tid string, n int64) func(payment.Tx) error {
+// CancelStep cancels n of tid if that much remains, the way concurrent
+// partial cancels race: a store must never let them exceed the amount. It
+// keeps nothing outside tx, so a store may run it again.
+func CancelStep(tid string, n int64) func(payment.Tx) error {
 	return func(tx payment.Tx) error {
 		p, err := tx.Payment(tid)
 		if err != nil {
 			return err
 		}
 		if p.Remaining() < n {
-			return errNoRemaining
+			return ErrNoRemaining
 		}
 		p.Cancels = append(p.Cancels, payment.Cancel{
 			ID: fmt.Sprintf("%s-c%d", tid, len(p.Cancels)), Type: payment.TypeCancel, Amount: n, Status: payment.CancelDone,

@@ -66,5 +66,6 @@ var suite = []struct {
 	{"DueEvents_Index", testDueEventsIndex},
 	{"Events_Filter", testEventsFilter},
 	{"Concurrent_EventClaim", testConcurrentEventClaim},
+	{"Update_ErrorUnchanged", testUpdateErrorUnchanged},
 	{"Close", testClose},
 }

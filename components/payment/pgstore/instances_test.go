@@ -71,8 +71,6 @@ func readLimit(t *testing.T, s payment.Store) *payment.Limit {
 	return l
 }
 
-var errNoRemaining = errors.New("nothing left to cancel")
-
 func TestServers_Cancel(t *testing.T) {
 	servers := twoServers(t)
 	const workers, amount, step = 30, 2000, 100
@@ -80,10 +78,10 @@ func TestServers_Cancel(t *testing.T) {
 	mustUpdate(t, servers[0], func(tx payment.Tx) error { return tx.PutPayment(p) })
 	var done, refused atomic.Int64
 	onBoth(servers, workers, func(s *pgstore.Store, _ int) {
-		switch err := s.Update(context.Background(), cancelStep(p.TID, step)); {
+		switch err := s.Update(context.Background(), paymenttest.CancelStep(p.TID, step)); {
 		case err == nil:
 			done.Add(1)
-		case errors.Is(err, errNoRemaining):
+		case errors.Is(err, paymenttest.ErrNoRemaining):
 			refused.Add(1)
 		default:
 			t.Error(err)
@@ -97,25 +95,6 @@ func TestServers_Cancel(t *testing.T) {
 	}
 	if done.Load() != amount/step || refused.Load() != workers-amount/step {
 		t.Errorf("%d cancels done, %d refused; want %d, %d", done.Load(), refused.Load(), amount/step, workers-amount/step)
-	}
-}
-
-// cancelStep cancels n of tid if that much remains; it keeps nothing
-// outside tx, so it may run again.
-func cancelStep(tid string, n int64) func(payment.Tx) error {
-	return func(tx payment.Tx) error {
-		p, err := tx.Payment(tid)
-		if err != nil {
-			return err
-		}
-		if p.Remaining() < n {
-			return errNoRemaining
-		}
-		p.Cancels = append(p.Cancels, payment.Cancel{
-			ID: fmt.Sprintf("%s-c%d", tid, len(p.Cancels)), Type: payment.TypeCancel, Amount: n, Status: payment.CancelDone,
-		})
-		p.Cancelled += n
-		return tx.PutPayment(p)
 	}
 }
 

@@ -201,27 +201,7 @@ func countRows(t *testing.T, schema, table string) int {
 }
 
 func TestStore_Close_ErrClosed(t *testing.T) {
-	s := newStore(t)
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	noop := func(payment.Tx) error { return nil }
-	for _, tc := range []struct {
-		op  string
-		err error
-	}{
-		{"Update", s.Update(t.Context(), noop)},
-		{"View", s.View(t.Context(), noop)},
-		{"Unresolved", second(s.Unresolved(t.Context()))},
-		{"Merchants", second(s.Merchants(t.Context()))},
-		{"Payments", second(s.Payments(t.Context()))},
-		{"Limits", second(s.Limits(t.Context()))},
-		{"Lease", second(s.Lease(t.Context(), "recovery", "a", time.Second))},
-	} {
-		if !errors.Is(tc.err, pgstore.ErrClosed) {
-			t.Errorf("%s after Close: err %v, want ErrClosed", tc.op, tc.err)
-		}
-	}
+	paymenttest.CheckClosed(t, newStore(t), pgstore.ErrClosed)
 }
 
 func second[T any](_ T, err error) error { return err }

@@ -14,39 +14,8 @@ import (
 	"github.com/tunapay/tuna/components/payment/pgstore"
 )
 
-func TestStore_Update_ErrorUnchanged(t *testing.T) {
-	s := newStore(t)
-	boom := errors.New("boom")
-	if err := s.Update(t.Context(), func(payment.Tx) error { return boom }); err != boom {
-		t.Errorf("Update: err %v, want fn's error itself", err)
-	}
-	if err := s.View(t.Context(), func(payment.Tx) error { return boom }); err != boom {
-		t.Errorf("View: err %v, want fn's error itself", err)
-	}
-}
-
 func TestStore_Tx_AfterEnd(t *testing.T) {
-	s := newStore(t)
-	var kept payment.Tx
-	mustUpdate(t, s, func(tx payment.Tx) error { kept = tx; return nil })
-	for _, tc := range []struct {
-		op  string
-		err error
-	}{
-		{"Payment", second(kept.Payment("tid"))},
-		{"PaymentByOrder", second(kept.PaymentByOrder("CP0001", "o-1"))},
-		{"Limit", second(kept.Limit(testPhone, testMonth))},
-		{"Merchant", second(kept.Merchant("CP0001"))},
-		{"OTP", second(kept.OTP("tid"))},
-		{"PutPayment", kept.PutPayment(paymenttest.SamplePayment("tid", paymenttest.Epoch))},
-		{"PutLimit", kept.PutLimit(&payment.Limit{Phone: testPhone, Month: testMonth})},
-		{"PutMerchant", kept.PutMerchant(paymenttest.SampleMerchant("CP0001", paymenttest.Epoch))},
-		{"PutOTP", kept.PutOTP(paymenttest.SampleOTP("tid", paymenttest.Epoch))},
-	} {
-		if !errors.Is(tc.err, pgstore.ErrTxDone) {
-			t.Errorf("%s after Update returned: err %v, want ErrTxDone", tc.op, tc.err)
-		}
-	}
+	paymenttest.CheckTxAfterEnd(t, newStore(t), pgstore.ErrTxDone)
 }
 
 func TestStore_View_PutReadOnly(t *testing.T) {
