@@ -15,7 +15,10 @@ type Call struct {
 	Protocol string
 	Step     string
 	Log      *zap.Logger // carries tid, protocol and step; masks nothing: never log secrets
-	Clock    func() time.Time
+	// NewLog, when Log is nil, gives the step's logger on demand: the engine
+	// builds it on first use, since most steps never log.
+	NewLog func() *zap.Logger
+	Clock  func() time.Time
 }
 
 // Context returns the step's context; a slow component must honour it.
@@ -36,8 +39,11 @@ func (c *Call) Now() time.Time {
 
 // Logger returns the step's logger, never nil.
 func (c *Call) Logger() *zap.Logger {
-	if c.Log == nil {
-		return zap.NewNop()
+	switch {
+	case c.Log != nil:
+		return c.Log
+	case c.NewLog != nil:
+		return c.NewLog()
 	}
-	return c.Log
+	return zap.NewNop()
 }

@@ -2,19 +2,27 @@ package engine_test
 
 import (
 	"context"
+	"io"
 	"path/filepath"
 	"testing"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/tunapay/tuna/engine"
 	"github.com/tunapay/tuna/session"
 )
 
+// benchLog is a production logger (JSON, info level) writing nowhere: the
+// cost of logging as deployed, without the disk.
+func benchLog() *zap.Logger {
+	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
+}
+
 func benchEngine(b *testing.B, store session.Store) *engine.Engine {
 	b.Helper()
 	e, err := engine.New(engine.Options{Scripts: flowDir + "/scripts", Protocols: flowDir + "/protocols",
-		Store: store, Log: zap.NewNop()})
+		Store: store, Log: benchLog()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -265,17 +265,16 @@ func (e *Engine) execute(ctx context.Context, snap *Snapshot, p *Protocol, st *S
 	for k, val := range req.Params {
 		reqData[k] = val
 	}
-	log := e.log.With(zap.String("tid", sess.TID), zap.String("protocol", p.Name), zap.String("step", st.Name),
-		zap.String("script_version", st.script.Version), zap.String("request_id", req.RequestID))
-	r := &run{snap: snap, proto: p, step: st, log: log, sources: []map[string]any{reqData, sess.Data},
-		call: components.Call{Ctx: stepCtx, TID: sess.TID, Protocol: p.Name, Step: st.Name, Log: log, Clock: e.opts.Now}}
+	r := &run{snap: snap, proto: p, step: st, logBase: e.log, reqID: req.RequestID, sources: []map[string]any{reqData, sess.Data},
+		call: components.Call{Ctx: stepCtx, TID: sess.TID, Protocol: p.Name, Step: st.Name, Clock: e.opts.Now}}
+	r.call.NewLog = r.log
 	persist, res := map[string]any{}, map[string]any{}
 	v.req.data, v.sess.data, v.persist.data, v.res.data = reqData, sess.Data, persist, res
 	if err := e.interruptible(stepCtx, v, r, st); err != nil {
-		return nil, nil, nil, e.scriptErr(log, p, st, err)
+		return nil, nil, nil, e.scriptErr(r.log(), p, st, err)
 	}
 	if !r.set {
-		log.Error("script set no result", zap.String("script", st.Script))
+		r.log().Error("script set no result", zap.String("script", st.Script))
 		return nil, nil, nil, ErrNoResult
 	}
 	return r, persist, res, nil
@@ -307,7 +306,7 @@ func (e *Engine) interruptible(stepCtx context.Context, v *vm, r *run, st *Step)
 		return err
 	case <-grace.C:
 		e.pool.drop(v)
-		r.log.Error("script did not stop after its timeout; runtime dropped", zap.Duration("timeout", st.Timeout))
+		r.log().Error("script did not stop after its timeout; runtime dropped", zap.Duration("timeout", st.Timeout))
 		return errTimeout
 	}
 }

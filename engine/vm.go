@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/dop251/goja"
 	"go.uber.org/zap"
@@ -55,7 +56,10 @@ type run struct {
 	proto   *Protocol
 	step    *Step
 	call    components.Call
-	log     *zap.Logger
+	logBase *zap.Logger
+	logOnce sync.Once
+	logger  *zap.Logger
+	reqID   string
 	masker  *masker
 	set     bool
 	success bool
@@ -234,15 +238,16 @@ func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
 				break
 			}
 		}
+		log := r.log()
 		switch level {
 		case "debug":
-			r.log.Debug(msg, at)
+			log.Debug(msg, at)
 		case "info":
-			r.log.Info(msg, at)
+			log.Info(msg, at)
 		case "warn":
-			r.log.Warn(msg, at)
+			log.Warn(msg, at)
 		default:
-			r.log.Error(msg, at)
+			log.Error(msg, at)
 		}
 		return goja.Undefined()
 	}
@@ -258,4 +263,16 @@ func (v *vm) logText(a goja.Value) string {
 		}
 	}
 	return a.String()
+}
+
+// log is the step's logger, with its tid, protocol, step, script version
+// and request id. It is built on first use: encoding those fields costs
+// about 1 µs and 1.6 KB, a tenth of a step that never logs.
+func (r *run) log() *zap.Logger {
+	r.logOnce.Do(func() {
+		r.logger = r.logBase.With(zap.String("tid", r.call.TID), zap.String("protocol", r.proto.Name),
+			zap.String("step", r.step.Name), zap.String("script_version", r.step.script.Version),
+			zap.String("request_id", r.reqID))
+	})
+	return r.logger
 }
