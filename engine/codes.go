@@ -26,7 +26,6 @@ const (
 	CodeNoResult        = "NO_RESULT"
 	CodeBusy            = "SERVER_BUSY"
 	CodeConflict        = "SESSION_CONFLICT"
-	CodeShuttingDown    = "SHUTTING_DOWN"
 	CodeInternal        = "INTERNAL_ERROR"
 )
 
@@ -43,7 +42,6 @@ var errorCodes = []struct {
 	{ErrScriptTimeout, CodeScriptTimeout},
 	{ErrNoResult, CodeNoResult},
 	{ErrPoolTimeout, CodeBusy},
-	{ErrShuttingDown, CodeShuttingDown},
 	{session.ErrNotFound, CodeTIDNotFound},
 	{session.ErrExpired, CodeTIDExpired},
 	{session.ErrBusy, CodeTIDBusy},

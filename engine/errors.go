@@ -19,7 +19,6 @@ var (
 	ErrScriptTimeout   = errors.New("the script ran past its timeout")
 	ErrNoResult        = errors.New("the script set no result (call setSuccess or setFail)")
 	ErrPoolTimeout     = errors.New("no script runtime came free in time")
-	ErrShuttingDown    = errors.New("the engine is shutting down")
 )
 
 // ParamError says which declared parameters are missing or malformed.

@@ -20,8 +20,8 @@ var phoneRE = regexp.MustCompile(`01[016789]-?\d{3,4}-?\d{4}`)
 // Mask is what a masked value becomes.
 const Mask = "****"
 
-// IsSensitive reports whether key names a value to mask in protocol p (p may be nil).
-func IsSensitive(p *Protocol, key string) bool {
+// isSensitive reports whether key names a value to mask in protocol p (p may be nil).
+func isSensitive(p *Protocol, key string) bool {
 	return sensitiveName.MatchString(key) || (p != nil && p.Sensitive[key])
 }
 
@@ -33,12 +33,12 @@ func MaskPhones(s string) string {
 	})
 }
 
-// MaskData returns a copy of m with the values of sensitive keys masked, at
+// maskData returns a copy of m with the values of sensitive keys masked, at
 // any depth, and phone numbers masked inside every string.
-func MaskData(p *Protocol, m map[string]any) map[string]any {
+func maskData(p *Protocol, m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		if IsSensitive(p, k) {
+		if isSensitive(p, k) {
 			out[k] = Mask
 			continue
 		}
@@ -50,7 +50,7 @@ func MaskData(p *Protocol, m map[string]any) map[string]any {
 func maskValue(p *Protocol, v any) any {
 	switch x := v.(type) {
 	case map[string]any:
-		return MaskData(p, x)
+		return maskData(p, x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -84,7 +84,7 @@ func collectSensitive(p *Protocol, st *Step, v any, under bool, add func(string)
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			collectSensitive(p, st, e, under || IsSensitive(p, k) || st.paramSensitive(k), add)
+			collectSensitive(p, st, e, under || isSensitive(p, k) || st.paramSensitive(k), add)
 		}
 	case []any:
 		for _, e := range x {
@@ -142,10 +142,10 @@ func (e *Engine) MaskedSession(s *session.Session) SessionView {
 	p := e.Snapshot().Protocols[s.Protocol]
 	v := SessionView{TID: s.TID, Protocol: s.Protocol, Version: s.Version, CreatedAt: s.CreatedAt,
 		UpdatedAt: s.UpdatedAt, ExpiresAt: s.ExpiresAt, ClosedBy: s.ClosedBy,
-		Data: MaskData(p, s.Data), Steps: make(map[string]StepView, len(s.Steps))}
+		Data: maskData(p, s.Data), Steps: make(map[string]StepView, len(s.Steps))}
 	for name, r := range s.Steps {
 		v.Steps[name] = StepView{Result: r.Result, Code: r.Code, Message: MaskPhones(r.Message),
-			Data: MaskData(p, r.Data), Attempts: r.Attempts, At: r.At}
+			Data: maskData(p, r.Data), Attempts: r.Attempts, At: r.At}
 	}
 	return v
 }

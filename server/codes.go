@@ -54,7 +54,6 @@ var Catalogue = []Code{
 	{engine.CodeScriptTimeout, http.StatusGatewayTimeout, "the step took too long"},
 	{engine.CodeNoResult, http.StatusInternalServerError, "the step ended without a result"},
 	{engine.CodeBusy, http.StatusServiceUnavailable, "the server is busy; retry shortly"},
-	{engine.CodeShuttingDown, http.StatusServiceUnavailable, "the server is shutting down; retry"},
 	{engine.CodeInternal, http.StatusInternalServerError, "internal error"},
 }
 

@@ -50,7 +50,7 @@ func TestCatalogue_CoversEngineErrors(t *testing.T) {
 	}
 	for _, err := range []error{engine.ErrUnknownProtocol, engine.ErrUnknownStep, engine.ErrWrongProtocol,
 		engine.ErrOutOfOrder, engine.ErrSessionClosed, engine.ErrTooManyAttempts, engine.ErrScriptTimeout,
-		engine.ErrNoResult, engine.ErrPoolTimeout, engine.ErrShuttingDown, &engine.ParamError{}, &engine.ScriptError{}} {
+		engine.ErrNoResult, engine.ErrPoolTimeout, &engine.ParamError{}, &engine.ScriptError{}} {
 		if code := engine.ErrorCode(err); code == engine.CodeInternal || !known[code] {
 			t.Errorf("%v maps to %s", err, code)
 		}

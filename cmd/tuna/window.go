@@ -32,7 +32,7 @@ func payWindow(eng *engine.Engine, svc *payment.Service, key []byte, log *zap.Lo
 // of the request: the window shows a generic "try again" for them.
 var serverFaults = map[string]bool{
 	engine.CodeScriptError: true, engine.CodeScriptTimeout: true, engine.CodeNoResult: true,
-	engine.CodeInternal: true, engine.CodeBusy: true, engine.CodeShuttingDown: true,
+	engine.CodeInternal: true, engine.CodeBusy: true,
 }
 
 func windowRunner(eng *engine.Engine) window.RunStep {

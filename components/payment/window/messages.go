@@ -79,8 +79,6 @@ var messages = map[string]text{
 		"This is not a mobile payment. Please start again from the shop."},
 	"SERVER_BUSY": {"요청이 많아 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.",
 		"The service is busy. Please try again in a moment."},
-	"SHUTTING_DOWN": {"서비스 점검 중입니다. 잠시 후 다시 시도해 주세요.",
-		"The service is restarting. Please try again in a moment."},
 	"SCRIPT_TIMEOUT": {"처리 시간이 초과되었습니다. 잠시 후 다시 시도해 주세요.",
 		"The request took too long. Please try again in a moment."},
 
