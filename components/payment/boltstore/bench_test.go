@@ -1,8 +1,11 @@
 package boltstore_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment/boltstore"
@@ -31,6 +34,27 @@ func BenchmarkStore_Update(b *testing.B) {
 				}
 				i++
 			}
+		})
+	}
+}
+
+// BenchmarkStore_UpdateParallel is durable Updates from many goroutines:
+// the group commit shares one fsync among the Updates queued together.
+func BenchmarkStore_UpdateParallel(b *testing.B) {
+	for _, writers := range []int{8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			s := benchStore(b, false)
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					if err := s.Update(context.Background(), paymenttest.Charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }

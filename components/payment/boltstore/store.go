@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tunapay/tuna/components/payment"
+	"github.com/tunapay/tuna/internal/boltgroup"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -47,6 +48,7 @@ type Store struct {
 	db     *bolt.DB
 	closed atomic.Bool
 	leases leases
+	group  *boltgroup.Committer
 }
 
 // Open opens or creates the store at path. If another process has the file
@@ -60,9 +62,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		o.OpenTimeout = time.Second
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      o.OpenTimeout,
-		NoSync:       o.NoSync,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        o.OpenTimeout,
+		NoSync:         o.NoSync,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (waited %s): %w", ErrLocked, path, o.OpenTimeout, err)
@@ -74,16 +77,45 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, group: boltgroup.New(db)}, nil
 }
 
-// Update runs fn in one bbolt read-write transaction. bbolt never needs a
-// serialization retry, so fn runs exactly once. An error from fn rolls
-// everything back and is returned as is. A panic in fn rolls back too and
-// is not recovered: bbolt releases the writer lock as it unwinds.
+// Update runs fn in a bbolt read-write transaction, usually shared with
+// the Updates queued meanwhile (group commit: internal/boltgroup): all of
+// fn's writes land, or none, and Update returns once they are durable. fn
+// may run more than once: when another fn of its batch fails, the batch
+// runs again. An error from fn rolls back fn's writes and is returned as
+// is. A panic in fn rolls back too and reaches the caller.
 func (s *Store) Update(ctx context.Context, fn func(payment.Tx) error) error {
-	return s.run(ctx, s.db.Update, fn)
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	err := s.group.Update(ctx, func(btx *bolt.Tx) error {
+		t := &tx{btx: btx}
+		defer t.end()
+		if err := fn(t); err != nil {
+			return fnError{err}
+		}
+		return nil
+	})
+	var fe fnError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return fe.err
+	case errors.Is(err, boltgroup.ErrClosed):
+		return ErrClosed
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return err
+	}
+	return mapErr(err)
 }
+
+// fnError marks an error as fn's own, to return unchanged.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
 
 // View runs fn in a bbolt read-only transaction; its Put* fail.
 func (s *Store) View(ctx context.Context, fn func(payment.Tx) error) error {
@@ -119,6 +151,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.group.Close() // answers what is queued
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close: %w", err)
 	}
