@@ -11,36 +11,53 @@ import (
 
 // Cancel cancels amount of tid's charge once per cancelID.
 func (s *Simulator) Cancel(ctx context.Context, tid, cancelID string, amount int64) error {
-	return s.mutate(ctx, "cancel", tid, func() error { return s.cancel(tid, cancelID, payment.TypeCancel, amount) })
+	return s.mutate(ctx, "cancel", tid, func() error { return s.cancel(ctx, tid, cancelID, payment.TypeCancel, amount) })
 }
 
 // Refund refunds amount of tid's charge once per cancelID.
 func (s *Simulator) Refund(ctx context.Context, tid, cancelID string, amount int64) error {
-	return s.mutate(ctx, "refund", tid, func() error { return s.cancel(tid, cancelID, payment.TypeRefund, amount) })
+	return s.mutate(ctx, "refund", tid, func() error { return s.cancel(ctx, tid, cancelID, payment.TypeRefund, amount) })
 }
 
-func (s *Simulator) cancel(tid, cancelID string, typ payment.CancelType, amount int64) error {
+func (s *Simulator) cancel(ctx context.Context, tid, cancelID string, typ payment.CancelType, amount int64) error {
 	if tid == "" || cancelID == "" {
 		return fmt.Errorf("%w: empty TID or cancel ID", ErrInvalid)
 	}
+	// The TID first, then the cancel ID: every cancel takes them in this
+	// order, and a charge takes only the TID.
+	release, err := s.hold(ctx, tid)
+	if err != nil {
+		return err
+	}
+	defer release()
+	releaseID, err := s.hold(ctx, "cancel "+cancelID)
+	if err != nil {
+		return err
+	}
+	defer releaseID()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	if owner, ok := s.cancels[cancelID]; ok {
+		defer s.mu.Unlock()
 		return s.repeatCancel(owner, tid, cancelID, typ, amount)
 	}
 	e := s.charges[tid]
 	if err := refusal(e, amount); err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	next := e.clone()
 	next.apply(CancelEntry{ID: cancelID, Type: typ, Amount: amount, At: s.now()})
+	s.mu.Unlock()
 	if err := s.put(next); err != nil {
 		return unknown(err)
 	}
+	s.mu.Lock()
 	s.charges[tid], s.cancels[cancelID] = next, tid
+	s.mu.Unlock()
 	s.log.Debug(string(typ), zap.String("tid", tid), zap.String("cancel_id", cancelID), zap.Int64("amount", amount))
 	return nil
 }

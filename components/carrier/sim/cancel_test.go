@@ -3,6 +3,10 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment"
@@ -151,5 +155,58 @@ func TestSimulator_InquireCancel(t *testing.T) {
 		if done, err := s.InquireCancel(ctx, tt.tid, tt.id); err != nil || done != tt.want {
 			t.Errorf("InquireCancel(%s, %s) = %v, %v; want %v", tt.tid, tt.id, done, err, tt.want)
 		}
+	}
+}
+
+// Concurrent cancels of one charge never cancel more than was charged,
+// concurrent charges and cancels of other TIDs share commits, and the
+// file agrees with the books after all of them.
+func TestSimulator_Cancel_Concurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "carrier.db")
+	s, _ := newSim(t, &Options{Path: path})
+	ctx := context.Background()
+	if err := s.Charge(ctx, "T1", "01012345678", 10000); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	cancelErrs := make([]error, 25)
+	for i := range cancelErrs {
+		wg.Go(func() { cancelErrs[i] = s.Cancel(ctx, "T1", fmt.Sprint("C", i), 1000) })
+	}
+	// One cancel ID sent for two TIDs at once: one of them is a conflict.
+	_ = s.Charge(ctx, "T2", "01012345678", 1000)
+	_ = s.Charge(ctx, "T3", "01012345678", 1000)
+	var dupErrs [2]error
+	wg.Go(func() { dupErrs[0] = s.Cancel(ctx, "T2", "DUP", 1000) })
+	wg.Go(func() { dupErrs[1] = s.Cancel(ctx, "T3", "DUP", 1000) })
+	for i := range 30 {
+		wg.Go(func() {
+			if err := s.Charge(ctx, fmt.Sprint("X", i), "01012345678", 500); err != nil {
+				t.Errorf("charge X%d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range cancelErrs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, payment.ErrRefused):
+			t.Errorf("cancel: %v", err)
+		}
+	}
+	if ok != 10 {
+		t.Errorf("%d cancels of 1000 applied to a charge of 10000, want 10", ok)
+	}
+	if (dupErrs[0] == nil) == (dupErrs[1] == nil) || !errors.Is(errors.Join(dupErrs[:]...), ErrConflict) {
+		t.Errorf("one cancel ID on two TIDs: %v, want one applied and one conflict", dupErrs)
+	}
+	st := statement(t, s)
+	if len(st) != 33 {
+		t.Fatalf("%d entries, want 33", len(st))
+	}
+	if got := crashCopy(t, path); !reflect.DeepEqual(got, st) {
+		t.Fatalf("the file holds\n%+v\nwant\n%+v", got, st)
 	}
 }

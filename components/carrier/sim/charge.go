@@ -65,29 +65,38 @@ func (e *Entry) clone() *Entry {
 
 // Charge charges amount to phone once per tid.
 func (s *Simulator) Charge(ctx context.Context, tid, phone string, amount int64) error {
-	return s.mutate(ctx, "charge", tid, func() error { return s.charge(tid, phone, amount) })
+	return s.mutate(ctx, "charge", tid, func() error { return s.charge(ctx, tid, phone, amount) })
 }
 
-func (s *Simulator) charge(tid, phone string, amount int64) error {
+func (s *Simulator) charge(ctx context.Context, tid, phone string, amount int64) error {
 	if tid == "" {
 		return fmt.Errorf("%w: empty TID", ErrInvalid)
 	}
+	release, err := s.hold(ctx, tid)
+	if err != nil {
+		return err
+	}
+	defer release()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	if e, ok := s.charges[tid]; ok {
+		s.mu.Unlock()
 		if e.Phone != phone || e.Amount != amount {
 			return fmt.Errorf("%w: TID %s was charged with another phone or amount", ErrConflict, tid)
 		}
 		return e.answer()
 	}
 	e := s.attempt(tid, phone, amount)
+	s.mu.Unlock()
 	if err := s.put(e); err != nil {
 		return unknown(err)
 	}
+	s.mu.Lock()
 	s.charges[tid] = e
+	s.mu.Unlock()
 	s.log.Debug("charge", zap.String("tid", tid), zap.Int64("amount", amount), zap.String("status", e.Status))
 	return e.answer()
 }

@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tunapay/tuna/components/payment"
+	"github.com/tunapay/tuna/internal/boltgroup"
+	"github.com/tunapay/tuna/session"
 )
 
 var (
@@ -75,7 +77,12 @@ type Simulator struct {
 	unknownFor time.Duration
 	failRate   float64
 	log        *zap.Logger
-	db         *bolt.DB // nil in memory
+	db         *bolt.DB             // nil in memory
+	group      *boltgroup.Committer // db's writes, group-committed
+	// locks serialize the changes of one TID (and of one cancel ID), whose
+	// durable write happens outside mu so that writes to other TIDs share
+	// its commit.
+	locks *session.Locks
 
 	mu      sync.Mutex
 	closed  bool
@@ -96,6 +103,7 @@ func New(opts *Options) (*Simulator, error) {
 		now: o.Now, latency: o.Latency, unknownFor: o.UnknownFor, failRate: o.FailRate, log: o.Log,
 		rng:     rand.New(rand.NewPCG(uint64(o.Seed), 0)),
 		charges: map[string]*Entry{}, cancels: map[string]string{}, sms: map[string]payment.SMS{},
+		locks: session.NewLocks(),
 	}
 	if o.Path == "" {
 		return s, nil
@@ -107,6 +115,7 @@ func New(opts *Options) (*Simulator, error) {
 		_ = s.db.Close()
 		return nil, err
 	}
+	s.group = boltgroup.New(s.db)
 	return s, nil
 }
 
@@ -137,15 +146,32 @@ func withDefaults(opts *Options) (Options, error) {
 // is harmless.
 func (s *Simulator) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
 	if s.db == nil {
 		return nil
 	}
+	s.group.Close() // answers the writes already queued
 	return s.db.Close()
+}
+
+// lockWait bounds the wait for another request on the same TID: a durable
+// write, unless the machine is in trouble.
+const lockWait = 10 * time.Second
+
+// hold serializes the changes of one key; a request that cannot have it
+// in time was not applied, and says its outcome is unknown like any
+// carrier request that timed out.
+func (s *Simulator) hold(ctx context.Context, key string) (func(), error) {
+	release, err := s.locks.Hold(ctx, key, lockWait)
+	if err != nil {
+		return nil, unknown(err)
+	}
+	return release, nil
 }
 
 // wait adds the configured latency, or fails when ctx ends first.

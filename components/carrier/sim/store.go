@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 var bucketCharges = []byte("charges") // TID -> Entry as JSON
 
 func openDB(path string) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("sim: open %s: locked by another process: %w", path, err)
 	}
@@ -49,7 +50,8 @@ func (s *Simulator) load() error {
 }
 
 // put commits e durably (when there is a file), before the caller makes
-// it visible and answers. Called with s.mu held.
+// it visible and answers. Called with e's TID held and s.mu not held: the
+// commit is shared with the other TIDs' writes queued meanwhile.
 func (s *Simulator) put(e *Entry) error {
 	if s.db == nil {
 		return nil
@@ -58,7 +60,7 @@ func (s *Simulator) put(e *Entry) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.group.Update(context.Background(), func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCharges).Put([]byte(e.TID), v)
 	})
 	if err != nil {
