@@ -27,11 +27,15 @@ type Options struct {
 	Log        *zap.Logger      // default: no logging
 	Now        func() time.Time // default: time.Now
 	PoolMin    int              // warm runtimes; default GOMAXPROCS
-	PoolMax    int              // most runtimes; default 4×PoolMin
+	PoolMax    int              // most runtimes, i.e. steps in flight; default 256
 	HoldWait   time.Duration    // how long a step waits for a busy TID; default 2s
 	Grace      time.Duration    // after a timeout, how long a runtime may take to stop; default 1s
 	Registerer prometheus.Registerer
 }
+
+// DefaultPoolMax is the default number of steps that may run at once. A
+// runtime costs about 1.2 MB; the pool lets the unused ones go.
+const DefaultPoolMax = 256
 
 // Engine runs steps. It is safe for concurrent use.
 type Engine struct {
@@ -56,7 +60,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.install(snap)
 	comps := sortedComponents(opts.Components)
-	e.pool, err = newPool(opts.PoolMin, opts.PoolMax, func() (*vm, error) { return newVM(comps) })
+	e.pool, err = newPool(opts.PoolMin, opts.PoolMax, opts.Now, func() (*vm, error) { return newVM(comps) })
 	if err != nil {
 		return nil, fmt.Errorf("script runtime: %w", err)
 	}
@@ -77,7 +81,9 @@ func withDefaults(o Options) Options {
 		o.PoolMin = runtime.GOMAXPROCS(0)
 	}
 	if o.PoolMax <= 0 {
-		o.PoolMax = 4 * o.PoolMin
+		// A step keeps its runtime while a carrier answers (hundreds of
+		// milliseconds in production), so the CPUs are no guide.
+		o.PoolMax = max(DefaultPoolMax, o.PoolMin)
 	}
 	if o.HoldWait <= 0 {
 		o.HoldWait = 2 * time.Second

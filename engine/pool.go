@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,11 +11,17 @@ import (
 // pool lends runtimes to steps. It keeps min runtimes warm, grows to max
 // under load, and makes a step wait (on its request context) beyond that.
 // A runtime that did not stop when interrupted is dropped, not returned, and
-// a fresh one replaces it on demand.
+// a fresh one replaces it on demand. A step holds its runtime while its
+// components wait on stores and carriers, so max is sized for the steps in
+// flight, not for the CPUs; once a burst is over, runtimes beyond min that
+// stayed idle for idleTTL are let go (checked as steps come and go).
 type pool struct {
 	slots   chan struct{} // one token per runtime that may exist or be lent
+	min     int
 	mu      sync.Mutex
-	idle    []*vm
+	idle    []*vm       // a stack: the most recently used on top
+	since   []time.Time // when each idle runtime was put back
+	now     func() time.Time
 	newVM   func() (*vm, error)
 	created atomic.Int64
 	inUse   atomic.Int64
@@ -22,11 +29,12 @@ type pool struct {
 	waits   func(time.Duration) // observes how long Get waited, may be nil
 }
 
-func newPool(min, max int, newVM func() (*vm, error)) (*pool, error) {
+func newPool(min, max int, now func() time.Time, newVM func() (*vm, error)) (*pool, error) {
 	if max < min {
 		max = min
 	}
-	p := &pool{slots: make(chan struct{}, max), newVM: newVM}
+	p := &pool{slots: make(chan struct{}, max), min: min, now: now, newVM: newVM}
+	t := now()
 	for i := 0; i < min; i++ {
 		v, err := newVM()
 		if err != nil {
@@ -34,9 +42,13 @@ func newPool(min, max int, newVM func() (*vm, error)) (*pool, error) {
 		}
 		p.created.Add(1)
 		p.idle = append(p.idle, v)
+		p.since = append(p.since, t)
 	}
 	return p, nil
 }
+
+// idleTTL is how long a runtime beyond the pool's min may stay unused.
+const idleTTL = time.Minute
 
 func (p *pool) get(ctx context.Context) (*vm, error) {
 	start := time.Now()
@@ -73,16 +85,27 @@ func (p *pool) takeIdle() *vm {
 		return nil
 	}
 	v := p.idle[n-1]
-	p.idle = p.idle[:n-1]
+	p.idle, p.since = p.idle[:n-1], p.since[:n-1]
 	return v
 }
 
-// put returns v for the next step.
+// put returns v for the next step, and lets go of the runtime at the bottom
+// of the stack if it has not been used for idleTTL.
 func (p *pool) put(v *vm) {
+	now := p.now()
+	var stale *vm
 	p.mu.Lock()
-	p.idle = append(p.idle, v)
+	p.idle, p.since = append(p.idle, v), append(p.since, now)
+	if len(p.idle) > p.min && now.Sub(p.since[0]) > idleTTL {
+		stale = p.idle[0]
+		p.idle, p.since = slices.Delete(p.idle, 0, 1), slices.Delete(p.since, 0, 1)
+	}
 	p.mu.Unlock()
 	p.release()
+	if stale != nil {
+		p.created.Add(-1)
+		close(stale.jobs) // its worker goroutine ends
+	}
 }
 
 // drop gives up on v, which did not stop in time: its slot is free at once,

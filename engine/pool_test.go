@@ -133,3 +133,34 @@ func TestPool_GrowsToMax(t *testing.T) {
 		t.Fatalf("pool under load %+v, want 3 created and lent", st)
 	}
 }
+
+// After a burst, runtimes beyond the warm ones that stayed unused for a
+// minute are let go, one per step, down to the warm size.
+func TestPool_LetsIdleRuntimesGo(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := compHarness(t, func(o *engine.Options) { o.PoolMin, o.PoolMax, o.Now = 1, 3, clock })
+	var wg sync.WaitGroup
+	for range 3 {
+		tid := h.ok("comp", "begin", nil).TID
+		wg.Go(func() { h.ok("comp", "slow", p("TID", tid, "MS", "200")) })
+	}
+	wg.Wait()
+	if st := h.e.Status().Pool; st.Created != 3 {
+		t.Fatalf("pool after the burst %+v, want 3 created", st)
+	}
+	h.ok("comp", "begin", nil) // used within the minute: all kept
+	if st := h.e.Status().Pool; st.Created != 3 {
+		t.Fatalf("pool %+v, want 3 kept while recently used", st)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	for range 4 {
+		h.ok("comp", "begin", nil)
+	}
+	if st := h.e.Status().Pool; st.Created != 1 || st.InUse != 0 {
+		t.Fatalf("pool %+v, want the idle runtimes let go down to 1", st)
+	}
+}

@@ -24,7 +24,7 @@ type config struct {
 	LogFormat      string                    `yaml:"log_format" flag:"log-format" usage:"json, console, or auto (console on a terminal)"`
 	LogLevel       string                    `yaml:"log_level" flag:"log-level" usage:"debug, info, warn or error"`
 	PoolMin        int                       `yaml:"pool_min" flag:"pool-min" usage:"warm script runtimes (default GOMAXPROCS)"`
-	PoolMax        int                       `yaml:"pool_max" flag:"pool-max" usage:"most script runtimes (default 4×pool-min)"`
+	PoolMax        int                       `yaml:"pool_max" flag:"pool-max" usage:"most script runtimes, i.e. steps in flight: a step keeps one while it waits on a store or the carrier (default 256)"`
 	Watch          bool                      `yaml:"watch" flag:"watch" usage:"reload scripts and protocols when they change"`
 	Debounce       time.Duration             `yaml:"debounce" flag:"debounce" usage:"quiet time after a change before reloading"`
 	SweepEvery     time.Duration             `yaml:"sweep_every" flag:"sweep-every" usage:"how often expired sessions are swept"`
@@ -42,6 +42,7 @@ type config struct {
 	RecoverAfter   time.Duration             `yaml:"recover_after" flag:"recover-after" usage:"how long a charge or cancel stays unknown before recovery takes it over (at least --carrier-settle)"`
 	Settle         time.Duration             `yaml:"carrier_settle" flag:"carrier-settle" usage:"how long a request to --carrier may still be in flight after its call gave up"`
 	BenchEndpoints bool                      `yaml:"bench_endpoints" flag:"bench-endpoints" usage:"serve POST /bench/floor and /baseline/* for tuna loadgen (benchmarks only)"`
+	Pprof          bool                      `yaml:"pprof" flag:"pprof" usage:"serve Go's profiles at /admin/debug/pprof/ on the admin listener (behind the admin token)"`
 	Components     map[string]map[string]any `yaml:"components"`
 }
 
