@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCH    ?= .
 
-.PHONY: run test build check fuzz bench microbench clean
+.PHONY: run test build check fuzz bench profile microbench clean
 
 ## run: serve on the embedded defaults (127.0.0.1:8080, admin on 127.0.0.1:8081)
 run:
@@ -33,9 +33,13 @@ fuzz:
 bench:
 	./bench/run.sh
 
+## profile: CPU and heap profiles of TUNA under load, in profiles/ (PROFILE_SECONDS, PROFILE_PREFIX)
+profile:
+	./bench/profile.sh
+
 ## microbench: Go benchmarks of the hot paths
 microbench:
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem ./engine/... ./server/... ./session/... ./components/...
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem ./engine/... ./server/... ./session/... ./components/... ./internal/...
 
 clean:
-	rm -rf bin data
+	rm -rf bin data profiles

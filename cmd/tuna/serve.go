@@ -113,8 +113,12 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 		mounts["/baseline/*"] = loadgen.BaselineHandler(svc)
 	}
 	admin := svc.AdminHandler()
+	adminMounts := map[string]http.Handler{"/admin/webhooks": admin, "/admin/webhooks/*": admin}
+	if cfg.Pprof {
+		adminMounts["/admin/debug/pprof/*"] = pprofHandler()
+	}
 	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts,
-		AdminMounts: map[string]http.Handler{"/admin/webhooks": admin, "/admin/webhooks/*": admin}})
+		AdminMounts: adminMounts})
 	return srv.Serve(ctx, pub, adm)
 }
 
