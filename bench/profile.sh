@@ -27,6 +27,7 @@ conc=${PROFILE_CONCURRENCY:-64}
 prefix=${PROFILE_PREFIX:-/tx}
 port=${PROFILE_PORT:-18090}
 admin_port=${PROFILE_ADMIN_PORT:-18091}
+serve_flags=${PROFILE_SERVE_FLAGS:-}
 out=${PROFILE_OUT:-profiles}
 GO=${GO:-go}
 url=http://127.0.0.1:$port
@@ -52,7 +53,7 @@ if curl -s -o /dev/null "$url/healthz"; then
 fi
 "$out/tuna" serve --pprof --bench-endpoints --admin-token "$token" --data "$tmp/data" \
 	--listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" --public-url "$url" \
-	--watch=false --log-format json $PROFILE_SERVE_FLAGS 2>"$out/server.log" &
+	--watch=false --log-format json $serve_flags 2>"$out/server.log" &
 pid=$!
 for _ in $(seq 100); do
 	curl -sf -o /dev/null "$url/readyz" && break
