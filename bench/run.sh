@@ -3,10 +3,15 @@
 #
 # Builds tuna, starts one fresh `tuna serve --bench-endpoints` on a temporary
 # data folder, and runs `tuna loadgen` against it, in turn: the floor (an
-# endpoint that does nothing, on the same server and middleware), the
-# baseline (the payment flow as hand-written Go handlers over the same
-# payment.Service) and TUNA (the flow as JavaScript steps), repeated and
-# interleaved. The figures are the medians of the repeats. The last line is
+# endpoint that does nothing, on the same server and middleware), the two
+# baselines and TUNA (the flow as JavaScript steps), repeated and
+# interleaved. The baseline is the payment flow as hand-written Go handlers
+# over the same payment.Service and the same session table, with no engine
+# and no JavaScript (/baseline-session): TUNA against it is what the
+# scripting layer costs. The ledger-only baseline (/baseline) keeps no
+# session table at all; TUNA against it adds what the session table costs
+# (one more durable write per step). The figures are the medians of the
+# repeats. The last line is
 #
 #   bench: tuna <flows/s> flows/s, baseline <flows/s> flows/s, ratio <tuna/baseline>, floor <req/s> req/s, p99 <ms> ms
 #
@@ -83,13 +88,15 @@ run() {
 
 for rep in $(seq "$repeats"); do
 	run floor "$rep" --floor
-	# Alternate which of the two goes first: the ledger grows as they run.
+	# Alternate the order: the ledger and the session table grow as they run.
 	if ((rep % 2)); then
-		run baseline "$rep" --prefix /baseline
+		run baseline "$rep" --prefix /baseline-session
 		run tuna "$rep" --prefix /tx
+		run ledger "$rep" --prefix /baseline
 	else
+		run ledger "$rep" --prefix /baseline
 		run tuna "$rep" --prefix /tx
-		run baseline "$rep" --prefix /baseline
+		run baseline "$rep" --prefix /baseline-session
 	fi
 done
 
@@ -101,7 +108,11 @@ tuna=$(med tuna flows_per_sec)
 base=$(med baseline flows_per_sec)
 floor=$(med floor requests_per_sec)
 p99=$(med tuna max_step_p99_ms)
-errs=$(cat "$out"/tuna-*.json "$out"/baseline-*.json | grep -c '^    "[a-z_]* [A-Z]' || true)
+ledger=$(med ledger flows_per_sec)
+errs=$(cat "$out"/tuna-*.json "$out"/baseline-*.json "$out"/ledger-*.json | grep -c '^    "[a-z_]* [A-Z]' || true)
 ((errs == 0)) || echo "bench: warning: $errs kinds of error in the flow runs; see $out"
+awk -v t="$tuna" -v l="$ledger" 'BEGIN {
+	printf "bench: ledger-only baseline (no session table) %.1f flows/s, tuna/ledger-only %.3f\n", l, (l > 0 ? t / l : 0) }'
+
 awk -v t="$tuna" -v b="$base" -v f="$floor" -v p="$p99" 'BEGIN {
 	printf "bench: tuna %.1f flows/s, baseline %.1f flows/s, ratio %.3f, floor %.0f req/s, p99 %.2f ms\n", t, b, (b > 0 ? t / b : 0), f, p }'

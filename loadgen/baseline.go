@@ -12,6 +12,7 @@ import (
 	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/engine"
 	"github.com/tunapay/tuna/server"
+	"github.com/tunapay/tuna/session"
 )
 
 // BaselineHandler is the payment flow of protocols/payment.yaml (and the
@@ -24,20 +25,33 @@ import (
 // /baseline/cancel/cancel, with the same parameters, so `tuna loadgen
 // --prefix /baseline` drives it as it drives TUNA.
 func BaselineHandler(svc *payment.Service) http.Handler {
-	b := &baseline{svc: svc}
+	return baselineMux(&baseline{svc: svc}, BaselinePrefix)
+}
+
+// BaselinePrefix and SessionBaselinePrefix are where the two baselines are
+// served.
+const (
+	BaselinePrefix        = "/baseline"
+	SessionBaselinePrefix = "/baseline-session"
+)
+
+func baselineMux(b *baseline, prefix string) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /baseline/payment/cp_auth", b.handle(cpAuthParams, b.cpAuth))
-	mux.HandleFunc("POST /baseline/payment/user_auth", b.handle(userAuthParams, b.userAuth))
-	mux.HandleFunc("POST /baseline/payment/otp_verify", b.handle(otpVerifyParams, b.otpVerify))
-	mux.HandleFunc("POST /baseline/payment/bill", b.handle(billParams, b.bill))
-	mux.HandleFunc("POST /baseline/cancel/cancel", b.handle(cancelParams, b.cancel))
+	mux.HandleFunc("POST "+prefix+"/payment/cp_auth", b.handle(cpAuthParams, b.step("cp_auth", b.cpAuth)))
+	mux.HandleFunc("POST "+prefix+"/payment/user_auth", b.handle(userAuthParams, b.step("user_auth", b.userAuth)))
+	mux.HandleFunc("POST "+prefix+"/payment/otp_verify", b.handle(otpVerifyParams, b.step("otp_verify", b.otpVerify)))
+	mux.HandleFunc("POST "+prefix+"/payment/bill", b.handle(billParams, b.step("bill", b.bill)))
+	mux.HandleFunc("POST "+prefix+"/cancel/cancel", b.handle(cancelParams, b.cancel))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, failEnvelope(server.CodeNotFound, "no such endpoint", ""))
 	})
 	return mux
 }
 
-type baseline struct{ svc *payment.Service }
+type baseline struct {
+	svc      *payment.Service
+	sessions session.Store // nil: the ledger is the only state
+}
 
 // answer is what a handler returns: an envelope and its HTTP status.
 type answer struct {

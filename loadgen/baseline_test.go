@@ -14,6 +14,7 @@ import (
 	"github.com/tunapay/tuna/components/carrier/sim"
 	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/components/payment/boltstore"
+	"github.com/tunapay/tuna/session"
 )
 
 // paymentWorld is a real payment.Service over bbolt in t.TempDir() and the
@@ -37,8 +38,14 @@ func paymentWorld(t *testing.T) (*payment.Service, *httptest.Server) {
 	if err := svc.EnsureDemoMerchant(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	sessions, err := session.OpenBolt(filepath.Join(t.TempDir(), "sessions.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sessions.Close() })
 	mux := http.NewServeMux()
 	mux.Handle("/baseline/", BaselineHandler(svc))
+	mux.Handle("/baseline-session/", SessionBaselineHandler(svc, sessions))
 	mux.Handle(FloorPath, FloorHandler())
 	mux.Handle("/sandbox/", svc.Handler(true))
 	srv := httptest.NewServer(mux)
@@ -198,5 +205,51 @@ func TestFloorHandler(t *testing.T) {
 			rec.Header().Get("Content-Type") != "application/json" {
 			t.Fatalf("%s: %d %s", tt.method, rec.Code, rec.Body)
 		}
+	}
+}
+
+// The session baseline keeps the flow in the session table as TUNA does: the
+// generator's flows all pay, a step out of order is refused before the
+// ledger is touched, and an unknown TID is not found.
+func TestSessionBaseline(t *testing.T) {
+	svc, srv := paymentWorld(t)
+	res, err := Run(context.Background(), Options{URL: srv.URL, Prefix: SessionBaselinePrefix, Concurrency: 4,
+		Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Flows == 0 || res.FailedFlows != 0 || len(res.Errors) != 0 {
+		t.Fatalf("flows %d failed %d errors %v", res.Flows, res.FailedFlows, res.Errors)
+	}
+	post := func(path string, form url.Values) (int, string) {
+		t.Helper()
+		res, err := http.PostForm(srv.URL+SessionBaselinePrefix+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var env map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := env["code"].(string)
+		if code == "OK" {
+			tid, _ := env["tid"].(string)
+			return res.StatusCode, tid
+		}
+		return res.StatusCode, code
+	}
+	_, tid := post("/payment/cp_auth", url.Values{"CP_ID": {"demo"}, "CP_PWD": {"demo1234"}, "P_ID": {"p"},
+		"P_NAME": {"Tea"}, "P_PRICE": {"5000"}})
+	if status, code := post("/payment/otp_verify", url.Values{"TID": {tid}, "OTP": {"123456"}}); status != 409 || code != "STEP_OUT_OF_ORDER" {
+		t.Fatalf("otp_verify before user_auth: %d %s", status, code)
+	}
+	if status, code := post("/payment/user_auth", url.Values{"TID": {"01KAAAAAAAAAAAAAAAAAAAAAAA"}, "name": {"홍길동"},
+		"phone_number": {"01012345678"}, "carrier": {"KT"}, "birth": {"19900101"}, "gender": {"F"}}); status != 404 || code != "TID_NOT_FOUND" {
+		t.Fatalf("unknown TID: %d %s", status, code)
+	}
+	v, err := svc.Lookup(context.Background(), "demo", tid)
+	if err != nil || v.Status != payment.StatusReady {
+		t.Fatalf("the refused step touched the ledger: %+v %v", v, err)
 	}
 }

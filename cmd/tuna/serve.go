@@ -110,7 +110,8 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	mounts["/pay/*"] = pay
 	if cfg.BenchEndpoints {
 		mounts[loadgen.FloorPath] = loadgen.FloorHandler()
-		mounts["/baseline/*"] = loadgen.BaselineHandler(svc)
+		mounts[loadgen.BaselinePrefix+"/*"] = loadgen.BaselineHandler(svc)
+		mounts[loadgen.SessionBaselinePrefix+"/*"] = loadgen.SessionBaselineHandler(svc, store)
 	}
 	admin := svc.AdminHandler()
 	adminMounts := map[string]http.Handler{"/admin/webhooks": admin, "/admin/webhooks/*": admin}
