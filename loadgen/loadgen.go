@@ -31,6 +31,13 @@ type Options struct {
 	// Drain bounds how long flows in flight at the end may take to finish
 	// (they are not counted) before they are cancelled; default 30s.
 	Drain time.Duration
+	// SampleEvery splits the measured window into intervals and reports
+	// each (Result.Samples): throughput, step p99, errors, and the server's
+	// RSS and CPU with ServerPID; 0: no time series.
+	SampleEvery time.Duration
+	// Reload makes the server reload during the measured window
+	// (Result.Reload); the zero value: no reload.
+	Reload ReloadOptions
 }
 
 // FloorPath is where FloorHandler is mounted.
@@ -73,6 +80,8 @@ func (o Options) withDefaults() Options {
 	if o.Client == nil {
 		o.Client = NewClient(o.Concurrency)
 	}
+	o.SampleEvery = max(o.SampleEvery, 0)
+	o.Reload = o.Reload.withDefaults(o.Duration)
 	return o
 }
 
@@ -106,6 +115,10 @@ type run struct {
 	phoneBase uint64
 	seq       atomic.Uint64
 	runID     string
+	// tl files results by time, for the samples and the reloads; nil:
+	// neither was asked for.
+	tl         *timeline
+	progressMu sync.Mutex
 }
 
 // Run drives the load described by opts until its warm-up and duration are
@@ -116,16 +129,26 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r.stats = newStats(opts)
 	begin := time.Now()
 	r.win = window{start: begin.Add(opts.Warmup), end: begin.Add(opts.Warmup + opts.Duration)}
+	ext, err := r.extras()
+	if err != nil {
+		return nil, err
+	}
 	stop, cancel := context.WithTimeout(ctx, opts.Warmup+opts.Duration+opts.Drain)
 	defer cancel()
+	ext.start(stop)
 	var wg sync.WaitGroup
 	for range opts.Concurrency {
 		wg.Go(func() { r.worker(stop) })
 	}
 	watch := r.observe(stop)
 	wg.Wait()
+	ext.wait()
 	cancel()
 	res := r.stats.result(opts, r.win, watch(), ctx.Err() != nil)
+	restoreErr := ext.finish(res)
+	if restoreErr != nil {
+		return res, restoreErr
+	}
 	if res.succeeded() == 0 {
 		return res, ErrNoProgress
 	}

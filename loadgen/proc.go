@@ -18,6 +18,10 @@ type ProcSample struct {
 	RSS   int64         // resident set, bytes
 	HWM   int64         // peak resident set so far (VmHWM), bytes
 	Taken time.Time
+
+	// RSSAnon is the anonymous part of RSS (heap, stacks), bytes; the rest
+	// is mostly mapped files, such as an embedded database.
+	RSSAnon int64
 }
 
 // ReadProc reads the CPU time and memory of process pid from /proc.
@@ -48,6 +52,7 @@ func ReadProc(pid int) (ProcSample, error) {
 		return s, err
 	}
 	s.RSS, s.HWM = statusKB(status, "VmRSS:")*1024, statusKB(status, "VmHWM:")*1024
+	s.RSSAnon = statusKB(status, "RssAnon:") * 1024
 	return s, nil
 }
 

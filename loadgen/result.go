@@ -40,6 +40,13 @@ type Result struct {
 	Server  *ProcStats `json:"server,omitempty"`
 	Harness *ProcStats `json:"harness,omitempty"`
 
+	// Samples is the time series of the measured window (SampleEvery),
+	// and SampleSummary its summary; Reload what the reloads did. Absent
+	// unless asked for.
+	Samples       []Sample       `json:"samples,omitempty"`
+	SampleSummary *SampleSummary `json:"sample_summary,omitempty"`
+	Reload        *ReloadResult  `json:"reload,omitempty"`
+
 	Interrupted bool      `json:"interrupted,omitempty"`
 	Started     time.Time `json:"started"`
 	GOMAXPROCS  int       `json:"gomaxprocs"`
@@ -110,6 +117,8 @@ func (r *Result) WriteTable(w io.Writer) {
 				p.s.PID, p.s.CPUCores, p.s.CPUSeconds, p.s.CPUPerFlowMicros, r.unit(), float64(p.s.PeakRSSBytes)/(1<<20))
 		}
 	}
+	r.writeSamples(w)
+	r.writeReload(w)
 	if r.Interrupted {
 		fmt.Fprintln(w, "interrupted: the figures cover part of the window only")
 	}

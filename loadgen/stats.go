@@ -128,6 +128,8 @@ func (r *run) progress(elapsed time.Duration, flows, reqs int64) {
 	if r.opts.Progress == nil {
 		return
 	}
+	r.progressMu.Lock()
+	defer r.progressMu.Unlock()
 	phase := "measure"
 	switch now := time.Now(); {
 	case now.Before(r.win.start):

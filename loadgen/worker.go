@@ -59,6 +59,7 @@ func (w *worker) flow(ctx context.Context) {
 	counted := w.r.win.in(end)
 	if ok {
 		w.r.stats.allFlows.Add(1)
+		w.r.tl.flow(end)
 	}
 	switch {
 	case !counted:
@@ -185,6 +186,9 @@ func (w *worker) do(req *http.Request) (int, error) {
 func (w *worker) count(step string, start, end time.Time) {
 	s := w.r.stats
 	s.allRequests.Add(1)
+	if step != stepSMS {
+		w.r.tl.step(end, end.Sub(start))
+	}
 	if !w.r.win.in(end) {
 		return
 	}
@@ -197,6 +201,7 @@ func (w *worker) count(step string, start, end time.Time) {
 
 func (w *worker) failed(step, code string, end time.Time) bool {
 	w.r.stats.fail(step, code, w.r.win.in(end))
+	w.r.tl.fail(end)
 	return false
 }
 

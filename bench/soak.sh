@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/soak.sh — the server's memory over a long steady load.
+#
+# Builds tuna, starts one fresh `tuna serve` (no watching) on a temporary
+# data folder and runs `tuna loadgen` against it: SOAK_CONCURRENCY full
+# payment flows for SOAK_SECONDS after SOAK_WARMUP, the server's RSS, CPU,
+# throughput and step p99 sampled every SOAK_SAMPLE. It prints loadgen's
+# table, the series, one interval a line, and, last,
+#
+#   soak: <secs> s, <flows/s> flows/s, RSS after warm-up X MiB, max Y MiB, end Z MiB, growth G MiB
+#
+# "After warm-up" is read as the measured window starts. The resident set
+# counts the pages of the embedded stores the server maps (they grow with
+# every payment and session kept), so the line above the last gives the
+# anonymous part too (heap, stacks): a leak grows that one.
+#
+# Environment: SOAK_SECONDS (300) measured, SOAK_WARMUP (30s),
+# SOAK_CONCURRENCY (64), SOAK_SAMPLE (10s), SOAK_PORT (18110),
+# SOAK_ADMIN_PORT (18111), SOAK_LOG_LEVEL (info), SOAK_OUT (keep the JSON
+# result and the server log there), GO.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+secs=${SOAK_SECONDS:-300}
+warmup=${SOAK_WARMUP:-30s}
+conc=${SOAK_CONCURRENCY:-64}
+sample=${SOAK_SAMPLE:-10s}
+port=${SOAK_PORT:-18110}
+admin_port=${SOAK_ADMIN_PORT:-18111}
+log_level=${SOAK_LOG_LEVEL:-info}
+GO=${GO:-go}
+url=http://127.0.0.1:$port
+
+tmp=$(mktemp -d)
+out=${SOAK_OUT:-$tmp/out}
+mkdir -p "$out"
+pid=
+cleanup() {
+	if [[ -n $pid ]]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+die() { echo "soak: $*" >&2; exit 1; }
+
+"$GO" build -o "$tmp/tuna" ./cmd/tuna
+if curl -s -o /dev/null "$url/healthz"; then
+	die "something already listens on $url (set SOAK_PORT)"
+fi
+"$tmp/tuna" serve --data "$tmp/data" --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" \
+	--public-url "$url" --watch=false --log-format json --log-level "$log_level" 2>"$out/server.log" &
+pid=$!
+for _ in $(seq 100); do
+	curl -sf -o /dev/null "$url/readyz" && break
+	kill -0 "$pid" 2>/dev/null || die "the server did not start: $(tail -5 "$out/server.log")"
+	sleep 0.1
+done
+curl -sf -o /dev/null "$url/readyz" || die "the server is not ready after 10s"
+echo "soak: tuna serve pid $pid on $url, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "soak: ${secs}s after ${warmup} warm-up, $conc concurrent, sampled every $sample"
+
+"$tmp/tuna" loadgen --url "$url" --concurrency "$conc" --duration "${secs}s" --warmup "$warmup" \
+	--server-pid "$pid" --sample-every "$sample" --print-samples \
+	--json "$out/soak.json" >"$out/soak.txt" 2>"$out/soak.progress" ||
+	die "the load run failed: $(tail -3 "$out/soak.progress"; cat "$out/soak.txt")"
+cat "$out/soak.txt"
+
+# field KEY / sfield KEY: a number at the top of the JSON result, or in its
+# sample summary.
+field() { sed -n "s/^  \"$1\": \\([-0-9.e+]*\\),*\$/\\1/p" "$out/soak.json"; }
+sfield() { sed -n "s/^    \"$1\": \\([-0-9.e+]*\\),*\$/\\1/p" "$out/soak.json" | head -1; }
+awk -v w="$(sfield rss_anon_warmup_mib)" -v m="$(sfield rss_anon_max_mib)" -v e="$(sfield rss_anon_end_mib)" \
+	-v g="$(sfield rss_anon_growth_mib)" -v d="$(du -sm "$tmp/data" | cut -f1)" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+	printf "soak: anonymous RSS (heap, stacks) after warm-up %.1f MiB, max %.1f MiB, end %.1f MiB, growth %.1f MiB; data folder %d MiB; load %s\n", w, m, e, g, d, l }'
+awk -v s="$secs" -v f="$(field flows_per_sec)" -v w="$(sfield rss_warmup_mib)" -v m="$(sfield rss_max_mib)" \
+	-v e="$(sfield rss_end_mib)" -v g="$(sfield rss_growth_mib)" 'BEGIN {
+	printf "soak: %d s, %.1f flows/s, RSS after warm-up %.1f MiB, max %.1f MiB, end %.1f MiB, growth %.1f MiB\n", s, f, w, m, e, g }'
