@@ -35,37 +35,36 @@ func (s *Simulator) cancel(ctx context.Context, tid, cancelID string, typ paymen
 		return err
 	}
 	defer releaseID()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	if owner, ok := s.cancels[cancelID]; ok {
-		defer s.mu.Unlock()
-		return s.repeatCancel(owner, tid, cancelID, typ, amount)
-	}
-	e := s.charges[tid]
-	if err := refusal(e, amount); err != nil {
-		s.mu.Unlock()
+	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	next := e.clone()
-	next.apply(CancelEntry{ID: cancelID, Type: typ, Amount: amount, At: s.now()})
-	s.mu.Unlock()
-	if err := s.put(next); err != nil {
+	owner, err := s.cancelOwner(cancelID)
+	if err != nil {
 		return unknown(err)
 	}
-	s.mu.Lock()
-	s.charges[tid], s.cancels[cancelID] = next, tid
-	s.mu.Unlock()
+	e, err := s.entry(tid)
+	if err != nil {
+		return unknown(err)
+	}
+	if owner != "" {
+		return repeatCancel(e, owner, tid, cancelID, typ, amount)
+	}
+	if err := refusal(e, amount); err != nil {
+		return err
+	}
+	e.apply(CancelEntry{ID: cancelID, Type: typ, Amount: amount, At: s.now()})
+	if err := s.put(e, cancelID); err != nil {
+		return unknown(err)
+	}
 	s.log.Debug(string(typ), zap.String("tid", tid), zap.String("cancel_id", cancelID), zap.Int64("amount", amount))
 	return nil
 }
 
-// repeatCancel answers a cancel ID seen before: applied, or a conflict.
-func (s *Simulator) repeatCancel(owner, tid, cancelID string, typ payment.CancelType, amount int64) error {
-	if owner == tid {
-		for _, c := range s.charges[tid].Cancels {
+// repeatCancel answers a cancel ID seen before: applied to e (tid's
+// entry), or a conflict.
+func repeatCancel(e *Entry, owner, tid, cancelID string, typ payment.CancelType, amount int64) error {
+	if owner == tid && e != nil {
+		for _, c := range e.Cancels {
 			if c.ID == cancelID && c.Type == typ && c.Amount == amount {
 				return nil
 			}
@@ -109,11 +108,12 @@ func (s *Simulator) InquireCancel(ctx context.Context, tid, cancelID string) (bo
 	if err := s.wait(ctx); err != nil {
 		return false, unknown(err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false, unknown(ErrClosed)
+	if err := s.checkOpen(); err != nil {
+		return false, unknown(err)
 	}
-	owner, ok := s.cancels[cancelID]
-	return ok && owner == tid, nil
+	owner, err := s.cancelOwner(cancelID)
+	if err != nil {
+		return false, unknown(err)
+	}
+	return owner == tid, nil
 }

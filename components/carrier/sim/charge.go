@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,26 +76,23 @@ func (s *Simulator) charge(ctx context.Context, tid, phone string, amount int64)
 		return err
 	}
 	defer release()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
+	if err := s.checkOpen(); err != nil {
+		return err
 	}
-	if e, ok := s.charges[tid]; ok {
-		s.mu.Unlock()
+	e, err := s.entry(tid)
+	if err != nil {
+		return unknown(err)
+	}
+	if e != nil {
 		if e.Phone != phone || e.Amount != amount {
 			return fmt.Errorf("%w: TID %s was charged with another phone or amount", ErrConflict, tid)
 		}
 		return e.answer()
 	}
-	e := s.attempt(tid, phone, amount)
-	s.mu.Unlock()
-	if err := s.put(e); err != nil {
+	e = s.attempt(tid, phone, amount)
+	if err := s.put(e, ""); err != nil {
 		return unknown(err)
 	}
-	s.mu.Lock()
-	s.charges[tid] = e
-	s.mu.Unlock()
 	s.log.Debug("charge", zap.String("tid", tid), zap.Int64("amount", amount), zap.String("status", e.Status))
 	return e.answer()
 }
@@ -134,14 +130,14 @@ func (s *Simulator) Inquire(ctx context.Context, tid string) (payment.ChargeStat
 	if err := s.wait(ctx); err != nil {
 		return payment.ChargeState{}, unknown(err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return payment.ChargeState{}, unknown(ErrClosed)
+	if err := s.checkOpen(); err != nil {
+		return payment.ChargeState{}, unknown(err)
 	}
-	e, ok := s.charges[tid]
+	e, err := s.entry(tid)
 	switch {
-	case !ok:
+	case err != nil:
+		return payment.ChargeState{}, unknown(err)
+	case e == nil:
 		return payment.ChargeState{}, nil
 	case s.now().Before(e.UnknownUntil):
 		return payment.ChargeState{}, fmt.Errorf("%w: inquiry unavailable", payment.ErrCarrierUnknown)
@@ -157,15 +153,8 @@ func (s *Simulator) Statement(ctx context.Context) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
+	if err := s.checkOpen(); err != nil {
+		return nil, err
 	}
-	out := make([]Entry, 0, len(s.charges))
-	for _, e := range s.charges {
-		out = append(out, *e.clone())
-	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.TID, b.TID) })
-	return out, nil
+	return s.entries()
 }

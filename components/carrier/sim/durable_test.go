@@ -2,13 +2,16 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestSimulator_ReopenRestoresBooks(t *testing.T) {
@@ -125,5 +128,62 @@ func TestNew_CorruptFile(t *testing.T) {
 	}
 	if _, err := New(&Options{Path: path}); err == nil {
 		t.Fatal("a corrupt file opened")
+	}
+}
+
+// With a file the books are in it alone: no memory per payment.
+func TestSimulator_FileHoldsTheBooks(t *testing.T) {
+	s, _ := newSim(t, &Options{Path: filepath.Join(t.TempDir(), "carrier.db")})
+	ctx := context.Background()
+	for i := range 20 {
+		if err := s.Charge(ctx, fmt.Sprint("T", i), "01012345678", 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Cancel(ctx, "T1", "C1", 400); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.charges) != 0 || len(s.cancels) != 0 {
+		t.Fatalf("%d charges and %d cancels in memory", len(s.charges), len(s.cancels))
+	}
+	if st := statement(t, s); len(st) != 20 || st[1].TID != "T1" || st[1].Cancelled != 400 {
+		t.Fatalf("statement %+v", st)
+	}
+	if ok, err := s.InquireCancel(ctx, "T1", "C1"); !ok || err != nil {
+		t.Fatalf("InquireCancel: %v %v", ok, err)
+	}
+}
+
+// A file written before the cancel index existed gets it on open.
+func TestSimulator_OldFileGetsCancelIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "carrier.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := Entry{TID: "T1", Phone: "01012345678", Amount: 1000, Status: StatusPartiallyCancelled,
+		Cancelled: 300, Cancels: []CancelEntry{{ID: "C1", Type: payment.TypeCancel, Amount: 300}}}
+	v, _ := json.Marshal(e)
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketCharges)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("T1"), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	s, _ := newSim(t, &Options{Path: path})
+	ctx := context.Background()
+	if ok, err := s.InquireCancel(ctx, "T1", "C1"); !ok || err != nil {
+		t.Fatalf("InquireCancel after open: %v %v", ok, err)
+	}
+	if err := s.Cancel(ctx, "T1", "C1", 300); err != nil {
+		t.Fatalf("repeating the old cancel: %v", err)
+	}
+	if err := s.Cancel(ctx, "T2", "C1", 300); !errors.Is(err, ErrConflict) {
+		t.Fatalf("its ID on another TID: %v, want a conflict", err)
 	}
 }

@@ -77,12 +77,29 @@ func (s *Simulator) SendSMS(ctx context.Context, phone, text string) error {
 	if s.closed {
 		return ErrClosed
 	}
-	s.sms[phone] = payment.SMS{Phone: phone, Text: text, OTP: firstOTP(text), SentAt: s.now()}
+	now := s.now()
+	s.sms[phone] = payment.SMS{Phone: phone, Text: text, OTP: firstOTP(text), SentAt: now}
+	s.smsLog = append(s.smsLog, smsSent{phone, now})
+	// Forget what is older than smsKept or beyond smsMax, unless a newer SMS
+	// replaced it. The log is consumed from smsHead and compacted once half
+	// of it is spent.
+	for s.smsHead < len(s.smsLog) &&
+		(now.Sub(s.smsLog[s.smsHead].at) > smsKept || len(s.smsLog)-s.smsHead > smsMax) {
+		old := s.smsLog[s.smsHead]
+		if m, ok := s.sms[old.phone]; ok && !m.SentAt.After(old.at) {
+			delete(s.sms, old.phone)
+		}
+		s.smsHead++
+	}
+	if s.smsHead > len(s.smsLog)/2 {
+		s.smsLog = append(s.smsLog[:0], s.smsLog[s.smsHead:]...)
+		s.smsHead = 0
+	}
 	return nil
 }
 
-// LastSMS returns the latest SMS sent to phone, or payment.ErrNotFound.
-// SMS are kept in memory only.
+// LastSMS returns the latest SMS sent to phone in the last smsKept, or
+// payment.ErrNotFound. SMS are kept in memory only.
 func (s *Simulator) LastSMS(ctx context.Context, phone string) (payment.SMS, error) {
 	if err := ctx.Err(); err != nil {
 		return payment.SMS{}, err

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +136,52 @@ func FuzzFirstOTP(f *testing.F) {
 			t.Fatalf("firstOTP(%q) = %q", text, otp)
 		}
 	})
+}
+
+// The inbox forgets an SMS after smsKept, unless a newer one replaced it,
+// and keeps at most smsMax, so a sandbox that sees a new phone per payment
+// does not grow.
+func TestSimulator_SMS_Forgotten(t *testing.T) {
+	s, c := newSim(t, nil)
+	ctx := context.Background()
+	if err := s.SendSMS(ctx, "01011110000", "old 111111"); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(smsKept / 2)
+	_ = s.SendSMS(ctx, "01022220000", "kept 222222")
+	_ = s.SendSMS(ctx, "01011110000", "again 333333")
+	c.Add(smsKept/2 + time.Second)
+	_ = s.SendSMS(ctx, "01033330000", "new 444444")
+	if m, err := s.LastSMS(ctx, "01011110000"); err != nil || m.OTP != "333333" {
+		t.Fatalf("replaced SMS: %+v %v, want the newer one kept", m, err)
+	}
+	c.Add(smsKept + time.Second)
+	_ = s.SendSMS(ctx, "01044440000", "latest 555555")
+	for _, phone := range []string{"01011110000", "01022220000", "01033330000"} {
+		if _, err := s.LastSMS(ctx, phone); !errors.Is(err, payment.ErrNotFound) {
+			t.Errorf("%s: %v, want forgotten", phone, err)
+		}
+	}
+	if len(s.sms) != 1 || len(s.smsLog)-s.smsHead != 1 {
+		t.Fatalf("%d SMS and %d log entries kept, want 1", len(s.sms), len(s.smsLog)-s.smsHead)
+	}
+}
+
+func TestSimulator_SMS_AtMostMax(t *testing.T) {
+	s, _ := newSim(t, nil)
+	ctx := context.Background()
+	for i := range smsMax + 10 {
+		if err := s.SendSMS(ctx, fmt.Sprintf("010%08d", i), "code 123456"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.sms) != smsMax {
+		t.Fatalf("%d SMS kept, want %d", len(s.sms), smsMax)
+	}
+	if _, err := s.LastSMS(ctx, "01000000009"); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("the oldest: %v, want forgotten", err)
+	}
+	if _, err := s.LastSMS(ctx, fmt.Sprintf("010%08d", smsMax+9)); err != nil {
+		t.Fatalf("the newest: %v", err)
+	}
 }

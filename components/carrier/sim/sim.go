@@ -87,9 +87,24 @@ type Simulator struct {
 	mu      sync.Mutex
 	closed  bool
 	rng     *rand.Rand
-	charges map[string]*Entry      // by TID
-	cancels map[string]string      // cancel ID -> TID
-	sms     map[string]payment.SMS // latest by phone
+	charges map[string]*Entry      // by TID, without a file only (store.go)
+	cancels map[string]string      // cancel ID -> TID, without a file only
+	sms     map[string]payment.SMS // latest by phone, for smsKept
+	smsLog  []smsSent              // oldest first: what to forget when
+	smsHead int                    // smsLog[:smsHead] is forgotten
+}
+
+// The sandbox inbox keeps an SMS for smsKept (an OTP lives 3 minutes), and
+// at most smsMax of them, the oldest forgotten first: a sandbox under a
+// load test, a new phone number per payment, holds a bounded inbox.
+const (
+	smsKept = 10 * time.Minute
+	smsMax  = 10000
+)
+
+type smsSent struct {
+	phone string
+	at    time.Time
 }
 
 // New opens the simulator, restoring its books from opts.Path if the file
@@ -109,10 +124,6 @@ func New(opts *Options) (*Simulator, error) {
 		return s, nil
 	}
 	if s.db, err = openDB(o.Path); err != nil {
-		return nil, err
-	}
-	if err := s.load(); err != nil {
-		_ = s.db.Close()
 		return nil, err
 	}
 	s.group = boltgroup.New(s.db)
