@@ -81,10 +81,9 @@ func OpenBolt(path string, opts *BoltOptions) (*BoltStore, error) {
 
 func openDB(path string, o *BoltOptions) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        o.OpenTimeout,
-		NoSync:         o.NoSync,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		Timeout:      o.OpenTimeout,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("session: open %s: locked by another process (waited %s): %w", path, o.OpenTimeout, err)

@@ -62,10 +62,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		o.OpenTimeout = time.Second
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        o.OpenTimeout,
-		NoSync:         o.NoSync,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		Timeout:      o.OpenTimeout,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (waited %s): %w", ErrLocked, path, o.OpenTimeout, err)
