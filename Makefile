@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCH    ?= .
 
-.PHONY: run test build check fuzz bench profile microbench clean
+.PHONY: run test build check fuzz bench profile scale reload soak microbench clean
 
 ## run: serve on the embedded defaults (127.0.0.1:8080, admin on 127.0.0.1:8081)
 run:
@@ -36,6 +36,18 @@ bench:
 ## profile: CPU and heap profiles of TUNA under load, in profiles/ (PROFILE_SECONDS, PROFILE_PREFIX)
 profile:
 	./bench/profile.sh
+
+## scale: per-step latency, file size and server RSS with 1k, 100k and 1M live sessions (SCALE_COUNTS, SCALE_SECONDS)
+scale:
+	./bench/scale.sh
+
+## reload: hot reload under load: failed steps and p99 around a reload every 5 s (RELOAD_SECONDS, RELOAD_CONCURRENCY)
+reload:
+	./bench/reload.sh
+
+## soak: the server's RSS over a steady load (SOAK_SECONDS, SOAK_CONCURRENCY, SOAK_SAMPLE)
+soak:
+	./bench/soak.sh
 
 ## microbench: Go benchmarks of the hot paths
 microbench:

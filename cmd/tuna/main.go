@@ -26,6 +26,7 @@ commands:
   merchant add|list   manage merchants
   migrate   apply the PostgreSQL schema (tuna migrate --db URL)
   loadgen   drive payment flows against a server and measure (tuna loadgen -h)
+  seed-sessions   fill the embedded session table with live sessions (tuna seed-sessions -h)
   version   print the version
 `
 
@@ -52,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err = runLoadgen(ctx, args[1:], stdout, stderr)
+	case "seed-sessions":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return seedSessions(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(context.Background(), args[1:], stdout, stderr)
 	case "merchant":
