@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -130,6 +131,8 @@ func (b *BoltStore) run() {
 	defer close(b.stopped)
 	var batch []*op
 	for range b.wake {
+		// As in internal/boltgroup: let the ready goroutines queue first.
+		runtime.Gosched()
 		b.qmu.Lock()
 		batch, b.queue = b.queue, batch
 		closed := b.closed.Load()
