@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,8 @@ var _ Store = (*BoltStore)(nil)
 var (
 	bucketSessions = []byte("sessions") // tid -> record
 	bucketExpiry   = []byte("expiry")   // expiry nanos + tid -> empty
+	bucketMeta     = []byte("meta")     // keyCount -> the number of sessions, uint64 big-endian
+	keyCount       = []byte("sessions")
 )
 
 var errDatabaseNotOpen = bolterrors.ErrDatabaseNotOpen
@@ -99,12 +102,35 @@ func openDB(path string, o *BoltOptions) (*bolt.DB, error) {
 }
 
 func createBuckets(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketSessions, bucketExpiry} {
+	for _, name := range [][]byte{bucketSessions, bucketExpiry, bucketMeta} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
+	if tx.Bucket(bucketMeta).Get(keyCount) == nil {
+		// A file from before the count: count once, here.
+		return addCount(tx, int64(tx.Bucket(bucketSessions).Stats().KeyN))
+	}
 	return nil
+}
+
+// addCount adds d to the stored session count. Every transaction that
+// creates or deletes sessions calls it, so Stats reads one key instead of
+// walking the table (which, at a million sessions, reads the whole file).
+func addCount(tx *bolt.Tx, d int64) error {
+	meta := tx.Bucket(bucketMeta)
+	n := int64(0)
+	if v := meta.Get(keyCount); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return meta.Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(max(n+d, 0))))
+}
+
+func readCount(tx *bolt.Tx) int64 {
+	if v := tx.Bucket(bucketMeta).Get(keyCount); len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return -1
 }
 
 // Create stores s as a new session at Version 1 and sets s.Version to 1.
@@ -201,7 +227,10 @@ func (b *BoltStore) sweepOnce(cutoff int64) (n int, more bool, err error) {
 				n++
 			}
 		}
-		return nil
+		if n == 0 {
+			return nil
+		}
+		return addCount(tx, -int64(n))
 	})
 	return n, more, err
 }
@@ -245,7 +274,7 @@ func (b *BoltStore) Stats() Stats {
 		return st
 	}
 	_ = b.db.View(func(tx *bolt.Tx) error {
-		st.Sessions = int64(tx.Bucket(bucketSessions).Stats().KeyN)
+		st.Sessions = readCount(tx)
 		return nil
 	})
 	if fi, err := os.Stat(b.path); err == nil {

@@ -149,7 +149,7 @@ func (b *BoltStore) writeSeed(ops []*op) error {
 				return err
 			}
 		}
-		return nil
+		return addCount(tx, int64(len(ops)))
 	})
 	if err != nil {
 		return mapBoltErr(err)

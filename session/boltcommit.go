@@ -155,6 +155,7 @@ func (b *BoltStore) commit(batch []*op) {
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		sessions, index := tx.Bucket(bucketSessions), tx.Bucket(bucketExpiry)
 		var old []byte
+		created := int64(0)
 		for _, o := range batch {
 			var err error
 			if old, err = check(sessions, o, old[:0]); err != nil {
@@ -164,8 +165,14 @@ func (b *BoltStore) commit(batch []*op) {
 			if err := apply(sessions, index, o, old); err != nil {
 				return err
 			}
+			if o.create {
+				created++
+			}
 		}
-		return nil
+		if created == 0 {
+			return nil
+		}
+		return addCount(tx, created)
 	})
 	for _, o := range batch {
 		if err != nil {

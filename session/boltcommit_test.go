@@ -1,7 +1,9 @@
 package session
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -97,4 +99,57 @@ func TestBoltStore_Save_MovesIndex(t *testing.T) {
 			t.Fatalf("after save %d the index holds %d keys, want %d", i, n, want)
 		}
 	}
+}
+
+// The session count is kept with every create and sweep, so Stats does not
+// walk the table; a file from before the count is counted once on open.
+func TestBoltStore_Count(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	now := time.Unix(1_700_000_000, 0)
+	b, err := OpenBolt(path, &BoltOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	count := func(want int64) {
+		t.Helper()
+		if got := b.Stats().Sessions; got != want {
+			t.Fatalf("Stats().Sessions = %d, want %d", got, want)
+		}
+	}
+	count(0)
+	var ss []*Session
+	for i := range 5 {
+		s := &Session{TID: fmt.Sprint("tid-", i), Protocol: "p", ExpiresAt: now.Add(time.Duration(i+1) * time.Minute),
+			Data: map[string]any{}, Steps: map[string]*StepRecord{}}
+		if err := b.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	count(5)
+	if err := b.Create(ctx, &Session{TID: "tid-0", ExpiresAt: now.Add(time.Hour)}); !errors.Is(err, ErrExists) {
+		t.Fatalf("Create of a taken TID: %v", err)
+	}
+	if err := b.Save(ctx, ss[1]); err != nil {
+		t.Fatal(err)
+	}
+	count(5)
+	if n, err := b.Sweep(ctx, now.Add(2*time.Minute)); err != nil || n != 2 {
+		t.Fatalf("Sweep: %d, %v", n, err)
+	}
+	count(3)
+	// A file from before the count: the meta bucket goes, the open counts.
+	if err := b.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketMeta) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = OpenBolt(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	count(3)
 }
