@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
 	"github.com/tunapay/tuna/engine"
@@ -42,4 +43,33 @@ func BenchmarkStep_HTTP(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		post("/tx/demo/begin", "NAME=kim&PHONE=01012345678")
 	}
+}
+
+// BenchmarkEnvelope: the JSON envelope of a step's answer, written as the
+// server writes it (echo's c.JSON) — a cp_auth-sized success — and the
+// request body parsed as the server parses it.
+func BenchmarkEnvelope(b *testing.B) {
+	env := server.Envelope{Result: "SUCCESS", Code: "OK", Message: "success", TID: "01KTESTTESTTESTTESTTESTTES",
+		Data: map[string]any{"TID": "01KTESTTESTTESTTESTTESTTES", "PAY_URL": "http://127.0.0.1:8080/pay/01KTESTTESTTESTTESTTESTTES",
+			"EXPIRES_AT": "2026-03-01T12:30:00+09:00"}}
+	b.Run("write", func(b *testing.B) {
+		e := echo.New()
+		req := httptest.NewRequest(http.MethodPost, "/tx/payment/cp_auth", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			if err := e.NewContext(req, rec).JSON(http.StatusOK, env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		body := "CP_ID=demo&CP_PWD=demo1234&P_ID=p-1&P_NAME=%ED%99%8D%EC%B0%A8&P_PRICE=1000&ORDER_ID=o-123&RETURN_URL=http%3A%2F%2Fshop.example%2Fdone"
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := server.ParseBody(form, strings.NewReader(body), server.Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

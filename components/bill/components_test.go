@@ -21,7 +21,7 @@ import (
 
 // jsWorld binds the six payment components, built by their registered
 // factories as the server builds them, on one runtime.
-func jsWorld(t *testing.T) (*componentstest.Runtime, *sim.Simulator) {
+func jsWorld(t testing.TB) (*componentstest.Runtime, *sim.Simulator) {
 	t.Helper()
 	rt := componentstest.New(t)
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "p.db"), &boltstore.Options{NoSync: true})
