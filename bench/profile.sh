@@ -34,33 +34,15 @@ url=http://127.0.0.1:$port
 admin=http://127.0.0.1:$admin_port
 token=profile-$RANDOM$RANDOM
 
-tmp=$(mktemp -d)
+. bench/lib.sh
+bench_init profile
 mkdir -p "$out"
-pid=
-cleanup() {
-	if [[ -n $pid ]]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-die() { echo "profile: $*" >&2; exit 1; }
 
-"$GO" build -o "$out/tuna" ./cmd/tuna
-if curl -s -o /dev/null "$url/healthz"; then
-	die "something already listens on $url (set PROFILE_PORT)"
-fi
-"$out/tuna" serve --pprof --bench-endpoints --admin-token "$token" --data "$tmp/data" \
+build_tuna "$out/tuna" PROFILE_PORT
+# shellcheck disable=SC2086 # PROFILE_SERVE_FLAGS is a list of flags
+start_server "$out/tuna" "$out/server.log" 10 --pprof --bench-endpoints --admin-token "$token" --data "$tmp/data" \
 	--listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" --public-url "$url" \
-	--watch=false --log-format json $serve_flags 2>"$out/server.log" &
-pid=$!
-for _ in $(seq 100); do
-	curl -sf -o /dev/null "$url/readyz" && break
-	kill -0 "$pid" 2>/dev/null || die "the server did not start: $(tail -5 "$out/server.log")"
-	sleep 0.1
-done
-curl -sf -o /dev/null "$url/readyz" || die "the server is not ready after 10s"
+	--watch=false --log-format json $serve_flags
 
 warm=2
 "$out/tuna" loadgen --url "$url" --prefix "$prefix" --concurrency "$conc" --warmup "${warm}s" \

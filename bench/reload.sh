@@ -36,43 +36,24 @@ admin_port=${RELOAD_ADMIN_PORT:-18101}
 GO=${GO:-go}
 url=http://127.0.0.1:$port
 
-tmp=$(mktemp -d)
+. bench/lib.sh
+bench_init reload
 out=${RELOAD_OUT:-$tmp/out}
 mkdir -p "$out"
-pid=
-cleanup() {
-	if [[ -n $pid ]]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-die() { echo "reload: $*" >&2; exit 1; }
 
 [[ $file == scripts/* || $file == protocols/* ]] || die "RELOAD_FILE must be under scripts/ or protocols/: $file"
 [[ -f $file ]] || die "no $file"
-"$GO" build -o "$tmp/tuna" ./cmd/tuna
+build_tuna "$tmp/tuna" RELOAD_PORT
 cp -R scripts protocols "$tmp/"
-if curl -s -o /dev/null "$url/healthz"; then
-	die "something already listens on $url (set RELOAD_PORT)"
-fi
-"$tmp/tuna" serve --data "$tmp/data" --scripts "$tmp/scripts" --protocols "$tmp/protocols" --watch=true \
-	--listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" --public-url "$url" \
-	--log-format json --log-level info 2>"$out/server.log" &
-pid=$!
-for _ in $(seq 100); do
-	curl -sf -o /dev/null "$url/readyz" && break
-	kill -0 "$pid" 2>/dev/null || die "the server did not start: $(tail -5 "$out/server.log")"
-	sleep 0.1
-done
-curl -sf -o /dev/null "$url/readyz" || die "the server is not ready after 10s"
+start_server "$tmp/tuna" "$out/server.log" 10 --data "$tmp/data" --scripts "$tmp/scripts" --protocols "$tmp/protocols" \
+	--watch=true --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" --public-url "$url" \
+	--log-format json --log-level info
 for _ in $(seq 50); do
 	grep -q '"msg":"watching scripts and protocols"' "$out/server.log" && break
 	sleep 0.1
 done
 grep -q '"msg":"watching scripts and protocols"' "$out/server.log" || die "the server does not watch its scripts"
-echo "reload: tuna serve pid $pid on $url watching $tmp/scripts, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "reload: tuna serve pid $pid on $url watching $tmp/scripts, $(nproc) CPUs, load $(loadavg)"
 echo "reload: ${secs}s after ${warmup} warm-up, $conc concurrent, rewriting $file at $at and every $every"
 
 "$tmp/tuna" loadgen --url "$url" --concurrency "$conc" --duration "${secs}s" --warmup "$warmup" \
@@ -84,11 +65,11 @@ cmp -s "$file" "$tmp/$file" || die "$tmp/$file was not put back as it was"
 sleep 0.5 # the restore's own reload
 
 # rfield KEY: a number of the JSON result's reload section.
-rfield() { sed -n "s/^    \"$1\": \\([-0-9.e+]*\\),*\$/\\1/p" "$out/reload.json" | head -1; }
+rfield() { sfield "$out/reload.json" "$1"; }
 snapshots=$(grep -c '"msg":"reloaded"' "$out/server.log" || true)
 refused=$(grep -c '"msg":"reload failed' "$out/server.log" || true)
 echo "reload: the server built $snapshots new snapshots (the reloads and the restore) and refused $refused;" \
-	"$(rfield failed_steps_near_reloads) failed steps within ±2s of a reload; load $(cut -d' ' -f1-3 /proc/loadavg)"
+	"$(rfield failed_steps_near_reloads) failed steps within ±2s of a reload; load $(loadavg)"
 awk -v n="$(rfield reloads)" -v f="$(rfield failed_steps_run)" -v b="$(rfield p99_before_ms)" \
 	-v d="$(rfield p99_during_ms)" -v r="$(rfield p99_ratio)" 'BEGIN {
 	printf "reload: %d reloads, %d failed steps, p99 before %.2f ms, p99 during reload %.2f ms, ratio %.2f\n", n, f, b, d, r }'

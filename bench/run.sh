@@ -35,39 +35,16 @@ log_level=${BENCH_LOG_LEVEL:-info}
 GO=${GO:-go}
 url=http://127.0.0.1:$port
 
-tmp=$(mktemp -d)
+. bench/lib.sh
+bench_init bench
 out=${BENCH_OUT:-$tmp/out}
 mkdir -p "$out"
-pid=
-cleanup() {
-	if [[ -n $pid ]]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
-die() { echo "bench: $*" >&2; exit 1; }
-
-"$GO" build -o "$tmp/tuna" ./cmd/tuna
-if curl -s -o /dev/null "$url/healthz"; then
-	die "something already listens on $url (set BENCH_PORT)"
-fi
-"$tmp/tuna" serve --bench-endpoints --data "$tmp/data" --listen "127.0.0.1:$port" \
+build_tuna "$tmp/tuna" BENCH_PORT
+start_server "$tmp/tuna" "$out/server.log" 10 --bench-endpoints --data "$tmp/data" --listen "127.0.0.1:$port" \
 	--admin-listen "127.0.0.1:$admin_port" --public-url "$url" --watch=false \
-	--log-format json --log-level "$log_level" 2>"$out/server.log" &
-pid=$!
-for _ in $(seq 100); do
-	curl -sf -o /dev/null "$url/readyz" && break
-	kill -0 "$pid" 2>/dev/null || die "the server did not start: $(tail -5 "$out/server.log")"
-	sleep 0.1
-done
-curl -sf -o /dev/null "$url/readyz" || die "the server is not ready after 10s"
+	--log-format json --log-level "$log_level"
 echo "bench: tuna serve pid $pid on $url, $(nproc) CPUs; ${secs}s per run after ${warmup} warm-up, $conc concurrent, $repeats repeats"
-
-# field FILE KEY: a top-level number of a loadgen JSON result.
-field() { sed -n "s/^  \"$2\": \\([-0-9.e+]*\\),*\$/\\1/p" "$1"; }
 
 # median: of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

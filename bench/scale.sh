@@ -40,27 +40,10 @@ GO=${GO:-go}
 url=http://127.0.0.1:$port
 steps=(cp_auth user_auth otp_verify bill)
 
-tmp=$(mktemp -d)
+. bench/lib.sh
+bench_init scale
 out=${SCALE_OUT:-$tmp/out}
 mkdir -p "$out"
-pid=
-stop_server() {
-	if [[ -n $pid ]]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		pid=
-	fi
-}
-cleanup() {
-	stop_server
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-die() { echo "scale: $*" >&2; exit 1; }
-
-# field FILE KEY: a top-level number of a loadgen JSON result.
-field() { sed -n "s/^  \"$2\": \\([-0-9.e+]*\\),*\$/\\1/p" "$1"; }
 
 # latency FILE STEP KEY: a number of one step's row of a loadgen JSON result.
 latency() {
@@ -79,10 +62,7 @@ peak() {
 # status PID KEY: a figure of /proc/PID/status in MiB.
 status() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-"$GO" build -o "$tmp/tuna" ./cmd/tuna
-if curl -s -o /dev/null "$url/healthz"; then
-	die "something already listens on $url (set SCALE_PORT)"
-fi
+build_tuna "$tmp/tuna" SCALE_PORT
 echo "scale: $(nproc) CPUs; ${secs}s per N after ${warmup} warm-up, $conc concurrent; sessions live for $ttl; N = ${counts[*]}"
 
 for n in "${counts[@]}"; do
@@ -93,16 +73,9 @@ for n in "${counts[@]}"; do
 	record=$(sed -n 's/.*records \([0-9]*\) bytes\/session.*/\1/p' "$out/seed-$n.txt")
 
 	t0=$(date +%s.%N)
-	"$tmp/tuna" serve --bench-endpoints --data "$data" --listen "127.0.0.1:$port" \
-		--admin-listen "127.0.0.1:$admin_port" --public-url "$url" --watch=false \
-		--log-format json 2>"$out/server-$n.log" &
-	pid=$!
-	for _ in $(seq $((ready_timeout * 10))); do
-		curl -sf -o /dev/null "$url/readyz" && break
-		kill -0 "$pid" 2>/dev/null || die "the server did not start: $(tail -5 "$out/server-$n.log")"
-		sleep 0.1
-	done
-	curl -sf -o /dev/null "$url/readyz" || die "the server is not ready after ${ready_timeout}s"
+	start_server "$tmp/tuna" "$out/server-$n.log" "$ready_timeout" --bench-endpoints --data "$data" \
+		--listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" --public-url "$url" --watch=false \
+		--log-format json
 	ready=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	rss=$(status "$pid" VmRSS)
 	anon=$(status "$pid" RssAnon)

@@ -31,34 +31,15 @@ log_level=${SOAK_LOG_LEVEL:-info}
 GO=${GO:-go}
 url=http://127.0.0.1:$port
 
-tmp=$(mktemp -d)
+. bench/lib.sh
+bench_init soak
 out=${SOAK_OUT:-$tmp/out}
 mkdir -p "$out"
-pid=
-cleanup() {
-	if [[ -n $pid ]]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-die() { echo "soak: $*" >&2; exit 1; }
 
-"$GO" build -o "$tmp/tuna" ./cmd/tuna
-if curl -s -o /dev/null "$url/healthz"; then
-	die "something already listens on $url (set SOAK_PORT)"
-fi
-"$tmp/tuna" serve --data "$tmp/data" --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" \
-	--public-url "$url" --watch=false --log-format json --log-level "$log_level" 2>"$out/server.log" &
-pid=$!
-for _ in $(seq 100); do
-	curl -sf -o /dev/null "$url/readyz" && break
-	kill -0 "$pid" 2>/dev/null || die "the server did not start: $(tail -5 "$out/server.log")"
-	sleep 0.1
-done
-curl -sf -o /dev/null "$url/readyz" || die "the server is not ready after 10s"
-echo "soak: tuna serve pid $pid on $url, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+build_tuna "$tmp/tuna" SOAK_PORT
+start_server "$tmp/tuna" "$out/server.log" 10 --data "$tmp/data" --listen "127.0.0.1:$port" \
+	--admin-listen "127.0.0.1:$admin_port" --public-url "$url" --watch=false --log-format json --log-level "$log_level"
+echo "soak: tuna serve pid $pid on $url, $(nproc) CPUs, load $(loadavg)"
 echo "soak: ${secs}s after ${warmup} warm-up, $conc concurrent, sampled every $sample"
 
 "$tmp/tuna" loadgen --url "$url" --concurrency "$conc" --duration "${secs}s" --warmup "$warmup" \
@@ -67,13 +48,10 @@ echo "soak: ${secs}s after ${warmup} warm-up, $conc concurrent, sampled every $s
 	die "the load run failed: $(tail -3 "$out/soak.progress"; cat "$out/soak.txt")"
 cat "$out/soak.txt"
 
-# field KEY / sfield KEY: a number at the top of the JSON result, or in its
-# sample summary.
-field() { sed -n "s/^  \"$1\": \\([-0-9.e+]*\\),*\$/\\1/p" "$out/soak.json"; }
-sfield() { sed -n "s/^    \"$1\": \\([-0-9.e+]*\\),*\$/\\1/p" "$out/soak.json" | head -1; }
-awk -v w="$(sfield rss_anon_warmup_mib)" -v m="$(sfield rss_anon_max_mib)" -v e="$(sfield rss_anon_end_mib)" \
-	-v g="$(sfield rss_anon_growth_mib)" -v d="$(du -sm "$tmp/data" | cut -f1)" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+j=$out/soak.json
+awk -v w="$(sfield "$j" rss_anon_warmup_mib)" -v m="$(sfield "$j" rss_anon_max_mib)" -v e="$(sfield "$j" rss_anon_end_mib)" \
+	-v g="$(sfield "$j" rss_anon_growth_mib)" -v d="$(du -sm "$tmp/data" | cut -f1)" -v l="$(loadavg)" 'BEGIN {
 	printf "soak: anonymous RSS (heap, stacks) after warm-up %.1f MiB, max %.1f MiB, end %.1f MiB, growth %.1f MiB; data folder %d MiB; load %s\n", w, m, e, g, d, l }'
-awk -v s="$secs" -v f="$(field flows_per_sec)" -v w="$(sfield rss_warmup_mib)" -v m="$(sfield rss_max_mib)" \
-	-v e="$(sfield rss_end_mib)" -v g="$(sfield rss_growth_mib)" 'BEGIN {
+awk -v s="$secs" -v f="$(field "$j" flows_per_sec)" -v w="$(sfield "$j" rss_warmup_mib)" -v m="$(sfield "$j" rss_max_mib)" \
+	-v e="$(sfield "$j" rss_end_mib)" -v g="$(sfield "$j" rss_growth_mib)" 'BEGIN {
 	printf "soak: %d s, %.1f flows/s, RSS after warm-up %.1f MiB, max %.1f MiB, end %.1f MiB, growth %.1f MiB\n", s, f, w, m, e, g }'
