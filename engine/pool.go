@@ -19,8 +19,7 @@ type pool struct {
 	slots   chan struct{} // one token per runtime that may exist or be lent
 	min     int
 	mu      sync.Mutex
-	idle    []*vm       // a stack: the most recently used on top
-	since   []time.Time // when each idle runtime was put back
+	idle    []idleVM // a stack: the most recently used on top
 	now     func() time.Time
 	newVM   func() (*vm, error)
 	created atomic.Int64
@@ -41,8 +40,7 @@ func newPool(min, max int, now func() time.Time, newVM func() (*vm, error)) (*po
 			return nil, err
 		}
 		p.created.Add(1)
-		p.idle = append(p.idle, v)
-		p.since = append(p.since, t)
+		p.idle = append(p.idle, idleVM{v, t})
 	}
 	return p, nil
 }
@@ -84,9 +82,15 @@ func (p *pool) takeIdle() *vm {
 	if n == 0 {
 		return nil
 	}
-	v := p.idle[n-1]
-	p.idle, p.since = p.idle[:n-1], p.since[:n-1]
+	v := p.idle[n-1].v
+	p.idle = p.idle[:n-1]
 	return v
+}
+
+// idleVM is a runtime in the pool and when it was put back.
+type idleVM struct {
+	v     *vm
+	since time.Time
 }
 
 // put returns v for the next step, and lets go of the runtime at the bottom
@@ -95,10 +99,10 @@ func (p *pool) put(v *vm) {
 	now := p.now()
 	var stale *vm
 	p.mu.Lock()
-	p.idle, p.since = append(p.idle, v), append(p.since, now)
-	if len(p.idle) > p.min && now.Sub(p.since[0]) > idleTTL {
-		stale = p.idle[0]
-		p.idle, p.since = slices.Delete(p.idle, 0, 1), slices.Delete(p.since, 0, 1)
+	p.idle = append(p.idle, idleVM{v, now})
+	if len(p.idle) > p.min && now.Sub(p.idle[0].since) > idleTTL {
+		stale = p.idle[0].v
+		p.idle = slices.Delete(p.idle, 0, 1)
 	}
 	p.mu.Unlock()
 	p.release()

@@ -92,16 +92,7 @@ func TestBaseline_Scenarios(t *testing.T) {
 	_, srv := paymentWorld(t)
 	post := func(path string, form url.Values) (int, map[string]any) {
 		t.Helper()
-		res, err := http.PostForm(srv.URL+path, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var env map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
-			t.Fatal(err)
-		}
-		return res.StatusCode, env
+		return postForm(t, srv.URL+path, form)
 	}
 	cp := url.Values{"CP_ID": {"demo"}, "CP_PWD": {"demo1234"}, "P_ID": {"p"}, "P_NAME": {"Tea"}, "P_PRICE": {"5000"}}
 	_, env := post("/baseline/payment/cp_auth", cp)
@@ -221,35 +212,41 @@ func TestSessionBaseline(t *testing.T) {
 	if res.Flows == 0 || res.FailedFlows != 0 || len(res.Errors) != 0 {
 		t.Fatalf("flows %d failed %d errors %v", res.Flows, res.FailedFlows, res.Errors)
 	}
-	post := func(path string, form url.Values) (int, string) {
+	post := func(path string, form url.Values) (int, any) {
 		t.Helper()
-		res, err := http.PostForm(srv.URL+SessionBaselinePrefix+path, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var env map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
-			t.Fatal(err)
-		}
-		code, _ := env["code"].(string)
-		if code == "OK" {
-			tid, _ := env["tid"].(string)
-			return res.StatusCode, tid
-		}
-		return res.StatusCode, code
+		status, env := postForm(t, srv.URL+SessionBaselinePrefix+path, form)
+		return status, env["code"]
 	}
-	_, tid := post("/payment/cp_auth", url.Values{"CP_ID": {"demo"}, "CP_PWD": {"demo1234"}, "P_ID": {"p"},
-		"P_NAME": {"Tea"}, "P_PRICE": {"5000"}})
+	_, env := postForm(t, srv.URL+SessionBaselinePrefix+"/payment/cp_auth", url.Values{"CP_ID": {"demo"},
+		"CP_PWD": {"demo1234"}, "P_ID": {"p"}, "P_NAME": {"Tea"}, "P_PRICE": {"5000"}})
+	tid, _ := env["tid"].(string)
+	if env["code"] != "OK" || len(tid) != 26 {
+		t.Fatalf("cp_auth %v", env)
+	}
 	if status, code := post("/payment/otp_verify", url.Values{"TID": {tid}, "OTP": {"123456"}}); status != 409 || code != "STEP_OUT_OF_ORDER" {
-		t.Fatalf("otp_verify before user_auth: %d %s", status, code)
+		t.Fatalf("otp_verify before user_auth: %d %v", status, code)
 	}
 	if status, code := post("/payment/user_auth", url.Values{"TID": {"01KAAAAAAAAAAAAAAAAAAAAAAA"}, "name": {"홍길동"},
 		"phone_number": {"01012345678"}, "carrier": {"KT"}, "birth": {"19900101"}, "gender": {"F"}}); status != 404 || code != "TID_NOT_FOUND" {
-		t.Fatalf("unknown TID: %d %s", status, code)
+		t.Fatalf("unknown TID: %d %v", status, code)
 	}
 	v, err := svc.Lookup(context.Background(), "demo", tid)
 	if err != nil || v.Status != payment.StatusReady {
 		t.Fatalf("the refused step touched the ledger: %+v %v", v, err)
 	}
+}
+
+// postForm posts form to u and decodes the envelope it answers.
+func postForm(t *testing.T, u string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	res, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var env map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, env
 }

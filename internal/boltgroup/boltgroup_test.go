@@ -86,6 +86,19 @@ func exists(t *testing.T, s *Committer, id string) bool {
 	return found
 }
 
+// queueKeys starts n Updates, each writing key "m<i>", and waits until all
+// are queued behind the held committer; wait returns their errors.
+func queueKeys(t *testing.T, s *Committer, n int) (wait func() []error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = s.Update(context.Background(), putKey(fmt.Sprint("m", i))) })
+	}
+	waitQueued(t, s, n)
+	return func() []error { wg.Wait(); return errs }
+}
+
 // commits is the id of the last committed write transaction: bbolt counts
 // them one by one.
 func commits(t *testing.T, s *Committer) int {
@@ -102,15 +115,10 @@ func TestCommit_Batches(t *testing.T) {
 	s := openT(t)
 	release := hold(t, s)
 	const n = 50
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { errs[i] = s.Update(context.Background(), putKey(fmt.Sprint("m", i))) })
-	}
-	waitQueued(t, s, n)
+	wait := queueKeys(t, s, n)
 	before := commits(t, s)
 	release()
-	wg.Wait()
+	errs := wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("Update %d: %v", i, err)
@@ -273,13 +281,7 @@ func TestCommit_CancelledWhileQueued(t *testing.T) {
 func TestCommit_CloseDrains(t *testing.T) {
 	s := openT(t)
 	release := hold(t, s)
-	const n = 10
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { errs[i] = s.Update(context.Background(), putKey(fmt.Sprint("m", i))) })
-	}
-	waitQueued(t, s, n)
+	wait := queueKeys(t, s, 10)
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
 	// Close waits for the committer, which waits for the held fn.
@@ -289,7 +291,7 @@ func TestCommit_CloseDrains(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	release()
-	wg.Wait()
+	errs := wait()
 	<-closed
 	for i, err := range errs {
 		if err != nil {
