@@ -182,7 +182,35 @@ func (b *boundMethod) call(fc goja.FunctionCall) goja.Value {
 	if !b.returns {
 		return goja.Undefined()
 	}
-	return Value(b.rt, out)
+	js, err := b.result(out)
+	if err != nil {
+		panic(b.rt.NewGoError(fmt.Errorf("%s.%s: %w", b.comp, b.jsName, err)))
+	}
+	return js
+}
+
+var resultPath = rootPath("result")
+
+// result converts a method's answer for the script: directly when toJS
+// can, through encoding/json (which also reports what cannot be converted)
+// otherwise.
+func (b *boundMethod) result(out any) (goja.Value, error) {
+	switch out.(type) {
+	case nil, string, bool, float64, int, int64, map[string]any, []any:
+		if n, err := normalize(out, &resultPath); err != nil {
+			return nil, err
+		} else {
+			return Value(b.rt, n), nil
+		}
+	}
+	if js, ok := toJS(b.rt, reflect.ValueOf(out), 0); ok {
+		return js, nil
+	}
+	n, err := normalize(out, &resultPath)
+	if err != nil {
+		return nil, err
+	}
+	return Value(b.rt, n), nil
 }
 
 func (b *boundMethod) args(fc goja.FunctionCall) ([]reflect.Value, error) {
@@ -220,7 +248,7 @@ func (b *boundMethod) invoke(in []reflect.Value) (result any, err error) {
 		return nil, out[b.errIndex].Interface().(error)
 	}
 	if b.returns {
-		return normalize(out[0].Interface(), "result")
+		return out[0].Interface(), nil
 	}
 	return nil, nil
 }
@@ -251,7 +279,8 @@ func convertArg(v goja.Value, t reflect.Type) (reflect.Value, error) {
 		}
 		return reflect.ValueOf(f), nil
 	}
-	x, err := export(v, "", 0)
+	root := rootPath("")
+	x, err := export(v, &root, 0)
 	if err != nil {
 		return reflect.Value{}, err
 	}

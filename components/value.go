@@ -25,12 +25,39 @@ type JSONValuer interface {
 // string, []any or map[string]any. Anything else (undefined, a function, a
 // Date, NaN, a symbol, nesting past MaxDepth) is an error that says where.
 func Export(v goja.Value) (any, error) {
-	return export(v, "value", 0)
+	root := rootPath("value")
+	return export(v, &root, 0)
 }
 
-func export(v goja.Value, path string, depth int) (any, error) {
+// valuePath is where a value sits in what crosses between JS and Go. It is
+// rendered only for an error message, so a value that converts builds no
+// path strings.
+type valuePath struct {
+	parent *valuePath
+	key    string // a property, or the root's name
+	index  int    // an array index, when not -1
+}
+
+func rootPath(name string) valuePath { return valuePath{key: name, index: -1} }
+
+func (p *valuePath) child(k string) valuePath { return valuePath{parent: p, key: k, index: -1} }
+
+func (p *valuePath) elem(i int) valuePath { return valuePath{parent: p, index: i} }
+
+func (p *valuePath) String() string {
+	switch {
+	case p.parent == nil:
+		return p.key
+	case p.index >= 0:
+		return p.parent.String() + "[" + strconv.Itoa(p.index) + "]"
+	default:
+		return p.parent.String() + "." + p.key
+	}
+}
+
+func export(v goja.Value, path *valuePath, depth int) (any, error) {
 	if depth > MaxDepth {
-		return nil, fmt.Errorf("%s is nested more than %d levels", path, MaxDepth)
+		return nil, fmt.Errorf("%s is nested more than %d levels", path.String(), MaxDepth)
 	}
 	if v == nil || goja.IsUndefined(v) {
 		return nil, notJSON(path, "undefined")
@@ -56,11 +83,11 @@ func export(v goja.Value, path string, depth int) (any, error) {
 	}
 }
 
-func notJSON(path, what string) error {
-	return fmt.Errorf("%s is %s; only JSON values (string, number, boolean, null, array, plain object) are allowed", path, what)
+func notJSON(path *valuePath, what string) error {
+	return fmt.Errorf("%s is %s; only JSON values (string, number, boolean, null, array, plain object) are allowed", path.String(), what)
 }
 
-func exportPrimitive(v goja.Value, path string) (any, error) {
+func exportPrimitive(v goja.Value, path *valuePath) (any, error) {
 	switch x := v.Export().(type) {
 	case string, bool:
 		return x, nil
@@ -76,11 +103,12 @@ func exportPrimitive(v goja.Value, path string) (any, error) {
 	}
 }
 
-func exportArray(obj *goja.Object, path string, depth int) (any, error) {
+func exportArray(obj *goja.Object, path *valuePath, depth int) (any, error) {
 	n := int(obj.Get("length").ToInteger())
 	out := make([]any, n)
 	for i := 0; i < n; i++ {
-		e, err := export(obj.Get(strconv.Itoa(i)), path+"["+strconv.Itoa(i)+"]", depth+1)
+		p := path.elem(i)
+		e, err := export(obj.Get(strconv.Itoa(i)), &p, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +119,7 @@ func exportArray(obj *goja.Object, path string, depth int) (any, error) {
 
 var typeMap = reflect.TypeOf(map[string]any(nil))
 
-func exportObject(obj *goja.Object, path string, depth int) (any, error) {
+func exportObject(obj *goja.Object, path *valuePath, depth int) (any, error) {
 	if obj.ExportType() != typeMap {
 		switch x := obj.Export().(type) {
 		case JSONValuer:
@@ -103,7 +131,8 @@ func exportObject(obj *goja.Object, path string, depth int) (any, error) {
 	keys := obj.Keys()
 	out := make(map[string]any, len(keys))
 	for _, k := range keys {
-		e, err := export(obj.Get(k), path+"."+k, depth+1)
+		p := path.child(k)
+		e, err := export(obj.Get(k), &p, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +143,7 @@ func exportObject(obj *goja.Object, path string, depth int) (any, error) {
 
 // normalize turns a Go value into JSON values through encoding/json, so
 // struct tags apply. It is for component results and wrapped Go values.
-func normalize(v any, path string) (any, error) {
+func normalize(v any, path *valuePath) (any, error) {
 	switch x := v.(type) {
 	case nil, string, bool, float64:
 		return x, nil
@@ -125,7 +154,8 @@ func normalize(v any, path string) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := normalize(e, path+"."+k)
+			p := path.child(k)
+			n, err := normalize(e, &p)
 			if err != nil {
 				return nil, err
 			}
@@ -135,7 +165,8 @@ func normalize(v any, path string) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			n, err := normalize(e, path+"["+strconv.Itoa(i)+"]")
+			p := path.elem(i)
+			n, err := normalize(e, &p)
 			if err != nil {
 				return nil, err
 			}
@@ -145,11 +176,11 @@ func normalize(v any, path string) (any, error) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path.String(), err)
 	}
 	var out any
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path.String(), err)
 	}
 	return out, nil
 }
@@ -180,7 +211,11 @@ func Value(rt *goja.Runtime, v any) goja.Value {
 		}
 		return rt.NewArray(vals...)
 	}
-	n, err := normalize(v, "value")
+	if js, ok := toJS(rt, reflect.ValueOf(v), 0); ok {
+		return js
+	}
+	root := rootPath("value")
+	n, err := normalize(v, &root)
 	if err != nil {
 		panic(rt.NewGoError(err))
 	}
@@ -202,4 +237,7 @@ func objectValue(rt *goja.Runtime, m map[string]any) goja.Value {
 
 // Normalize converts a Go value (a struct, a map, YAML-decoded data) to JSON
 // values as Export returns them.
-func Normalize(v any) (any, error) { return normalize(v, "value") }
+func Normalize(v any) (any, error) {
+	root := rootPath("value")
+	return normalize(v, &root)
+}
