@@ -1,12 +1,14 @@
 package engine
 
 import (
-	"time"
-
 	"encoding/json"
-	"github.com/tunapay/tuna/session"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tunapay/tuna/session"
 )
 
 // sensitiveName matches keys whose values are never logged or shown: what
@@ -22,7 +24,31 @@ const Mask = "****"
 
 // isSensitive reports whether key names a value to mask in protocol p (p may be nil).
 func isSensitive(p *Protocol, key string) bool {
-	return sensitiveName.MatchString(key) || (p != nil && p.Sensitive[key])
+	return sensitiveKey(key) || (p != nil && p.Sensitive[key])
+}
+
+// sensitiveKeys remembers sensitiveName's answer per key: the keys are the
+// few names scripts and protocols use, and matching the case-insensitive
+// pattern costs about a microsecond per key, on every key of every step
+// that logs. Past maxSensitiveKeys names it stops remembering.
+var (
+	sensitiveKeys     sync.Map // string → bool
+	sensitiveKeyCount atomic.Int64
+)
+
+const maxSensitiveKeys = 4096
+
+func sensitiveKey(key string) bool {
+	if v, ok := sensitiveKeys.Load(key); ok {
+		return v.(bool)
+	}
+	yes := sensitiveName.MatchString(key)
+	if sensitiveKeyCount.Load() < maxSensitiveKeys {
+		if _, loaded := sensitiveKeys.LoadOrStore(key, yes); !loaded {
+			sensitiveKeyCount.Add(1)
+		}
+	}
+	return yes
 }
 
 // MaskPhones masks the middle of every mobile number in s: 010****5678.
