@@ -11,7 +11,9 @@
 # scripting layer costs. The ledger-only baseline (/baseline) keeps no
 # session table at all; TUNA against it adds what the session table costs
 # (one more durable write per step). The figures are the medians of the
-# repeats. The last line is
+# repeats. Above the last lines it prints the server's CPU per flow of
+# TUNA and both baselines, steadier than throughput on a noisy machine. The
+# last line is
 #
 #   bench: tuna <flows/s> flows/s, baseline <flows/s> flows/s, ratio <tuna/baseline>, floor <req/s> req/s, p99 <ms> ms
 #
@@ -88,6 +90,11 @@ p99=$(med tuna max_step_p99_ms)
 ledger=$(med ledger flows_per_sec)
 errs=$(cat "$out"/tuna-*.json "$out"/baseline-*.json "$out"/ledger-*.json | grep -c '^    "[a-z_]* [A-Z]' || true)
 ((errs == 0)) || echo "bench: warning: $errs kinds of error in the flow runs; see $out"
+# Server CPU per flow does not depend on whether a run was bound by
+# latency or by CPU: the engine's and the scripts' own cost, per flow.
+cpu() { for f in "$out/$1"-*.json; do sed -n 's/^    "cpu_per_op_us": \([0-9.e+-]*\),*$/\1/p' "$f" | head -1; done | median; }
+awk -v t="$(cpu tuna)" -v b="$(cpu baseline)" -v l="$(cpu ledger)" 'BEGIN {
+	printf "bench: server CPU per flow: tuna %.0f us, baseline %.0f us, ledger-only %.0f us; tuna/baseline %.2f\n", t, b, l, (b > 0 ? t / b : 0) }'
 awk -v t="$tuna" -v l="$ledger" 'BEGIN {
 	printf "bench: ledger-only baseline (no session table) %.1f flows/s, tuna/ledger-only %.3f\n", l, (l > 0 ? t / l : 0) }'
 
