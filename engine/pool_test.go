@@ -124,10 +124,15 @@ func TestPool_GrowsToMax(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		tid := h.ok("comp", "begin", nil).TID
 		wg.Add(1)
-		go func() { defer wg.Done(); h.ok("comp", "slow", p("TID", tid, "MS", "200")) }()
+		go func() { defer wg.Done(); h.ok("comp", "slow", p("TID", tid, "MS", "2000")) }()
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Making a runtime takes a while under the race detector on a busy
+	// machine: wait for the three (the steps hold them for 2 s).
 	st := h.e.Status().Pool
+	for deadline := time.Now().Add(1500 * time.Millisecond); (st.Created != 3 || st.InUse != 3) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		st = h.e.Status().Pool
+	}
 	wg.Wait()
 	if st.Created != 3 || st.InUse != 3 || st.Max != 3 {
 		t.Fatalf("pool under load %+v, want 3 created and lent", st)
