@@ -63,6 +63,18 @@ type tjHidden struct {
 	Bad     string `json:"a\"b"` // invalid tag name: the field name is used
 }
 
+type tjWhen struct {
+	At time.Time `json:"at"`
+	N  *int      `json:"n"`
+}
+
+// tjUnexported promotes the exported fields of an unexported embedded
+// struct, as encoding/json does.
+type tjUnexported struct {
+	tjWhen
+	OK bool `json:"ok"`
+}
+
 type tjMarshal struct{ V int }
 
 func (m tjMarshal) MarshalJSON() ([]byte, error) { return []byte(`{"custom":true}`), nil }
@@ -117,6 +129,7 @@ func TestToJS_MatchesEncodingJSON(t *testing.T) {
 			Unicode: "값",
 		},
 		tjAll{},
+		tjUnexported{tjWhen{when, &n}, true},
 		map[string]tjInner{"b": {true, "b", ""}, "a": {false, "a", ""}},
 		[]tjName{"x", "y"},
 		struct {
