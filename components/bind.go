@@ -193,18 +193,15 @@ var resultPath = rootPath("result")
 
 // result converts a method's answer for the script: directly when toJS
 // can, through encoding/json (which also reports what cannot be converted)
-// otherwise.
+// otherwise. JSON values need no encoding: normalize only checks what they
+// hold.
 func (b *boundMethod) result(out any) (goja.Value, error) {
 	switch out.(type) {
 	case nil, string, bool, float64, int, int64, map[string]any, []any:
-		if n, err := normalize(out, &resultPath); err != nil {
-			return nil, err
-		} else {
-			return Value(b.rt, n), nil
+	default:
+		if js, ok := toJS(b.rt, reflect.ValueOf(out), 0); ok {
+			return js, nil
 		}
-	}
-	if js, ok := toJS(b.rt, reflect.ValueOf(out), 0); ok {
-		return js, nil
 	}
 	n, err := normalize(out, &resultPath)
 	if err != nil {

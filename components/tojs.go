@@ -102,14 +102,21 @@ var (
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
+var marshalers sync.Map // reflect.Type → bool, marshals' answers
+
 // marshals reports whether encoding/json would let t (or *t) write itself.
 func marshals(t reflect.Type) bool {
 	if t.Kind() == reflect.Interface {
 		return false
 	}
+	if yes, ok := marshalers.Load(t); ok {
+		return yes.(bool)
+	}
 	p := reflect.PointerTo(t)
-	return t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
+	yes := t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
 		p.Implements(jsonMarshalerType) || p.Implements(textMarshalerType)
+	marshalers.Store(t, yes)
+	return yes
 }
 
 func mapToJS(rt *goja.Runtime, v reflect.Value, depth int) (goja.Value, bool) {
@@ -232,10 +239,7 @@ func structPlanOf(t reflect.Type) []jsonField {
 	if p, ok := structPlans.Load(t); ok {
 		return p.([]jsonField)
 	}
-	plan, ok := buildStructPlan(t)
-	if !ok {
-		plan = nil
-	}
+	plan, _ := buildStructPlan(t) // nil when not ok
 	structPlans.Store(t, plan)
 	return plan
 }
