@@ -14,32 +14,11 @@ func benchRedis(b *testing.B) *session.RedisStore {
 }
 
 func BenchmarkRedis_Load(b *testing.B) {
-	store := benchRedis(b)
-	const n = 1000
-	for i := range n {
-		benchSession(b, store, fmt.Sprint("tid-", i))
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := store.Load(b.Context(), fmt.Sprint("tid-", i%n)); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	benchLoad(b, benchRedis(b))
 }
 
 func BenchmarkRedis_Save(b *testing.B) {
-	store := benchRedis(b)
-	s := benchSession(b, store, "tid")
-	b.ReportAllocs()
-	for b.Loop() {
-		s.Seq++
-		if err := store.Save(b.Context(), s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "saves/s")
+	benchSave(b, benchRedis(b))
 }
 
 // BenchmarkRedis_SaveParallel runs many savers on different TIDs, as many
