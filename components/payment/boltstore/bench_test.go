@@ -1,11 +1,9 @@
 package boltstore_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment/boltstore"
@@ -25,15 +23,7 @@ func benchStore(b *testing.B, noSync bool) *boltstore.Store {
 func BenchmarkStore_Update(b *testing.B) {
 	for _, noSync := range []bool{false, true} {
 		b.Run(fmt.Sprintf("nosync=%v", noSync), func(b *testing.B) {
-			s := benchStore(b, noSync)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if err := s.Update(b.Context(), paymenttest.Charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			paymenttest.BenchCharges(b, benchStore(b, noSync), benchLedger)
 		})
 	}
 }
@@ -43,18 +33,7 @@ func BenchmarkStore_Update(b *testing.B) {
 func BenchmarkStore_UpdateParallel(b *testing.B) {
 	for _, writers := range []int{8, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := benchStore(b, false)
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := next.Add(1)
-					if err := s.Update(context.Background(), paymenttest.Charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			paymenttest.BenchChargesParallel(b, benchStore(b, false), benchLedger, max(1, writers/runtime.GOMAXPROCS(0)))
 		})
 	}
 }

@@ -3,6 +3,7 @@ package paymenttest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment"
@@ -50,4 +51,35 @@ func Charge(tid string) func(payment.Tx) error {
 		}
 		return tx.PutPayment(p)
 	}
+}
+
+// BenchCharges runs Charge on the first n seeded payments in turn, one
+// Update at a time, for b.
+func BenchCharges(b *testing.B, s payment.Store, n int) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := s.Update(context.Background(), Charge(fmt.Sprint("tid-", i%n))); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchChargesParallel is BenchCharges from parallelism goroutines per
+// GOMAXPROCS at once.
+func BenchChargesParallel(b *testing.B, s payment.Store, n, parallelism int) {
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(parallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tid := fmt.Sprint("tid-", next.Add(1)%int64(n))
+			if err := s.Update(context.Background(), Charge(tid)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -2,8 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment/paymenttest"
@@ -32,33 +30,12 @@ func benchStore(b *testing.B, spread bool) *pgstore.Store {
 // limit row they then queue for.
 func BenchmarkStore_Update(b *testing.B) {
 	b.Run("Serial", func(b *testing.B) {
-		s := benchStore(b, false)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if err := s.Update(context.Background(), paymenttest.Charge(fmt.Sprint("tid-", i%benchLedger))); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
+		paymenttest.BenchCharges(b, benchStore(b, false), benchLedger)
 	})
 	for _, spread := range []bool{true, false} {
 		name := map[bool]string{true: "Parallel_Spread", false: "Parallel_OnePhone"}[spread]
 		b.Run(name, func(b *testing.B) {
-			s := benchStore(b, spread)
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					tid := fmt.Sprint("tid-", next.Add(1)%benchLedger)
-					if err := s.Update(context.Background(), paymenttest.Charge(tid)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			paymenttest.BenchChargesParallel(b, benchStore(b, spread), benchLedger, 8)
 		})
 	}
 }
