@@ -7,40 +7,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tunapay/tuna/components/carrier/httpcarrier"
 	"github.com/tunapay/tuna/components/carrier/sim"
 	"github.com/tunapay/tuna/components/payment"
+	"github.com/tunapay/tuna/session/storetest"
 )
 
 var person = payment.Identity{Name: "홍길동", Phone: "01012345678", Carrier: "LGU_MVNO", Birth: "19900101", Gender: "F"}
 
-// clock is a fixed clock that tests move.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newPair serves an in-memory simulator on a real listener and returns a
 // client of it.
-func newPair(t *testing.T) (*sim.Simulator, *httpcarrier.Client, *clock) {
+func newPair(t *testing.T) (*sim.Simulator, *httpcarrier.Client, *storetest.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))
 	s, err := sim.New(&sim.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +90,7 @@ func TestClient_EndToEnd(t *testing.T) {
 	if err != nil || m.OTP != "123456" || m.Text != "인증번호 [123456]" || m.Phone != "01012345678" {
 		t.Fatalf("LastSMS = %+v, %v", m, err)
 	}
-	clk.Add(sim.DefaultUnknownFor)
+	clk.Advance(sim.DefaultUnknownFor)
 	inquiries := []struct {
 		tid  string
 		want payment.ChargeState

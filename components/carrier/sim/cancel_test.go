@@ -22,7 +22,7 @@ func chargedSim(t *testing.T) *Simulator {
 	_ = s.Charge(ctx, "TP", PhonePrepaid, 1000)
 	_ = s.Charge(ctx, "TD", PhoneDeclined, 1000)
 	_ = s.Charge(ctx, "T6", PhoneNotChargedUnknown, 1000)
-	c.Add(DefaultUnknownFor)
+	c.Advance(DefaultUnknownFor)
 	return s
 }
 

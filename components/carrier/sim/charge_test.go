@@ -40,7 +40,7 @@ func TestSimulator_Charge_TestNumbers(t *testing.T) {
 					t.Fatalf("Charge #%d = %v, want %v", i+1, err, tt.want)
 				}
 			}
-			c.Add(DefaultUnknownFor)
+			c.Advance(DefaultUnknownFor)
 			st, err := s.Inquire(ctx, "T1")
 			if err != nil || st != tt.state {
 				t.Fatalf("Inquire = %+v, %v; want %+v", st, err, tt.state)
@@ -60,7 +60,7 @@ func TestSimulator_Charge_Idempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := entry(t, s, "T1")
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	if err := s.Charge(ctx, "T1", "01012345678", 1000); err != nil {
 		t.Fatalf("repeat: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestSimulator_Charge_ConcurrentOnce(t *testing.T) {
 	// ChargedAt even if it replaced the first.
 	c := newClock()
 	start := c.Now()
-	tick := func() time.Time { c.Add(time.Second); return c.Now() }
+	tick := func() time.Time { c.Advance(time.Second); return c.Now() }
 	path := filepath.Join(t.TempDir(), "carrier.db")
 	s, _ := newSim(t, &Options{Path: path, Now: tick})
 	var wg sync.WaitGroup
@@ -123,11 +123,11 @@ func TestSimulator_Inquire_UnknownWindow(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tt.window > 0 {
-					c.Add(tt.window - time.Nanosecond)
+					c.Advance(tt.window - time.Nanosecond)
 					if _, err := s.Inquire(ctx, "T1"); !errors.Is(err, payment.ErrCarrierUnknown) {
 						t.Fatalf("Inquire inside the window: %v", err)
 					}
-					c.Add(time.Nanosecond)
+					c.Advance(time.Nanosecond)
 				}
 				st, err := s.Inquire(ctx, "T1")
 				if err != nil || st.Charged != (phone == PhoneChargedUnknown) {

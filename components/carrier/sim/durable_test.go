@@ -49,7 +49,7 @@ func TestSimulator_ReopenRestoresBooks(t *testing.T) {
 	if _, err := s.Inquire(ctx, "T5"); !errors.Is(err, payment.ErrCarrierUnknown) {
 		t.Fatalf("the 005 window did not survive the reopen: %v", err)
 	}
-	c.Add(DefaultUnknownFor)
+	c.Advance(DefaultUnknownFor)
 	if st, err := s.Inquire(ctx, "T5"); err != nil || !st.Charged {
 		t.Fatalf("Inquire T5 = %+v, %v", st, err)
 	}

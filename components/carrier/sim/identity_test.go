@@ -67,7 +67,7 @@ func TestSimulator_VerifyIdentity(t *testing.T) {
 // The birth date is checked against today in Asia/Seoul, not UTC.
 func TestSimulator_VerifyIdentity_SeoulDate(t *testing.T) {
 	s, c := newSim(t, nil)
-	c.Add(6 * time.Hour) // 2026-03-14 16:00 UTC is 2026-03-15 01:00 KST
+	c.Advance(6 * time.Hour) // 2026-03-14 16:00 UTC is 2026-03-15 01:00 KST
 	id := payment.Identity{Name: "A", Phone: "01012345678", Carrier: "KT", Birth: "20260315", Gender: "F"}
 	if err := s.VerifyIdentity(context.Background(), id); err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestSimulator_SendSMS(t *testing.T) {
 	if err := s.SendSMS(ctx, "01012345678", "[TUNA] 인증번호 111111"); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	if err := s.SendSMS(ctx, "01012345678", "[TUNA] 인증번호 [222222] 3분 안에 입력"); err != nil {
 		t.Fatal(err)
 	}
@@ -147,15 +147,15 @@ func TestSimulator_SMS_Forgotten(t *testing.T) {
 	if err := s.SendSMS(ctx, "01011110000", "old 111111"); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(smsKept / 2)
+	c.Advance(smsKept / 2)
 	_ = s.SendSMS(ctx, "01022220000", "kept 222222")
 	_ = s.SendSMS(ctx, "01011110000", "again 333333")
-	c.Add(smsKept/2 + time.Second)
+	c.Advance(smsKept/2 + time.Second)
 	_ = s.SendSMS(ctx, "01033330000", "new 444444")
 	if m, err := s.LastSMS(ctx, "01011110000"); err != nil || m.OTP != "333333" {
 		t.Fatalf("replaced SMS: %+v %v, want the newer one kept", m, err)
 	}
-	c.Add(smsKept + time.Second)
+	c.Advance(smsKept + time.Second)
 	_ = s.SendSMS(ctx, "01044440000", "latest 555555")
 	for _, phone := range []string{"01011110000", "01022220000", "01033330000"} {
 		if _, err := s.LastSMS(ctx, phone); !errors.Is(err, payment.ErrNotFound) {

@@ -3,36 +3,20 @@ package sim
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tunapay/tuna/components/payment"
+	"github.com/tunapay/tuna/session/storetest"
 )
 
-// clock is a fixed clock that tests move.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))
 }
 
 // newSim opens an in-memory simulator on a fixed clock, closed at the
 // end of the test.
-func newSim(t *testing.T, opts *Options) (*Simulator, *clock) {
+func newSim(t *testing.T, opts *Options) (*Simulator, *storetest.Clock) {
 	t.Helper()
 	c := newClock()
 	o := Options{}

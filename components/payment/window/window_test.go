@@ -24,6 +24,7 @@ import (
 
 	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/components/payment/window"
+	"github.com/tunapay/tuna/session/storetest"
 )
 
 const (
@@ -98,30 +99,12 @@ func (l *ledger) get(_ context.Context, tid string) (*payment.Payment, error) {
 	return &p, nil
 }
 
-// clock is a fixed clock that tests move.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is a window over fakes.
 type env struct {
 	t      testing.TB
 	run    *fakeRun
 	ledger *ledger
-	clock  *clock
+	clock  *storetest.Clock
 	logs   *observer.ObservedLogs
 	h      http.Handler
 	leaks  atomic.Int64 // answers that held the OTP
@@ -130,7 +113,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	e := &env{t: t, run: &fakeRun{}, ledger: &ledger{m: map[string]payment.Payment{}}, clock: &clock{now: t0}, logs: logs}
+	e := &env{t: t, run: &fakeRun{}, ledger: &ledger{m: map[string]payment.Payment{}}, clock: storetest.NewClock(t0), logs: logs}
 	e.ledger.put(newPayment(tid, payment.StatusReady))
 	e.ledger.put(newPayment(otherTID, payment.StatusReady))
 	w, err := window.New(window.Options{
@@ -791,7 +774,7 @@ func TestResend(t *testing.T) {
 	e := newEnv(t)
 	otp, c, token := e.toOTPScreen()
 	sealed := otp.form(t, "/pay/"+tid+"/resend").Hidden["sealed"]
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	res := e.post("/pay/"+tid+"/resend", url.Values{"csrf": {token}, "sealed": {sealed}}, c)
 	if res.StatusCode != 200 || res.form(t, "/pay/"+tid+"/otp").Action == "" {
 		t.Fatalf("want the OTP screen, got %d:\n%s", res.StatusCode, res.Body)
@@ -856,8 +839,8 @@ func TestResend_BadDetails_Rejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.clock.Add(tt.advance)
-			defer e.clock.Add(-tt.advance)
+			e.clock.Advance(tt.advance)
+			defer e.clock.Advance(-tt.advance)
 			e.with(tt.tid, func(p *payment.Payment) { p.ExpiresAt = t0.Add(time.Hour) })
 			n := len(e.run.Calls())
 			res := e.post("/pay/"+tt.tid+"/resend", url.Values{"csrf": {tt.token}, "sealed": {tt.sealed}}, tt.cookie)
