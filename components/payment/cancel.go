@@ -254,7 +254,7 @@ func cancelOutcome(c *Cancel) Outcome {
 	case c.Status == CancelPending:
 		return fail(CodeCancelUnknown)
 	case c.FailCode != "":
-		return Outcome{Code: c.FailCode, Message: messages[c.FailCode]}
+		return fail(c.FailCode)
 	}
 	return fail(CodeCancelNotApplied)
 }

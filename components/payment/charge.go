@@ -203,7 +203,7 @@ func okOrFail(p *Payment) Outcome {
 	case p.Status == StatusUnknown:
 		return fail(CodeBillUnknown)
 	case p.FailCode != "":
-		return Outcome{Code: p.FailCode, Message: messages[p.FailCode]}
+		return fail(p.FailCode)
 	}
 	return fail(CodePaymentFailed)
 }

@@ -102,14 +102,21 @@ func (w *Window) byStatus(rw http.ResponseWriter, r *http.Request, p *payment.Pa
 	}
 }
 
+// loadBeforeOTP loads the payment of a form that asks for an OTP; once
+// that stage is over it answers with the payment's page and returns nil.
+func (w *Window) loadBeforeOTP(rw http.ResponseWriter, r *http.Request, tid string) *payment.Payment {
+	p := w.load(rw, r, tid)
+	if p == nil || w.beforeOTP(p) {
+		return p
+	}
+	w.byStatus(rw, r, p, w.newPage())
+	return nil
+}
+
 // submitUser is POST /pay/{tid}/user: payment/user_auth with the form.
 func (w *Window) submitUser(rw http.ResponseWriter, r *http.Request, tid string) {
-	p := w.load(rw, r, tid)
+	p := w.loadBeforeOTP(rw, r, tid)
 	if p == nil {
-		return
-	}
-	if !w.beforeOTP(p) {
-		w.byStatus(rw, r, p, w.newPage())
 		return
 	}
 	f := readUserForm(r)
@@ -120,12 +127,8 @@ func (w *Window) submitUser(rw http.ResponseWriter, r *http.Request, tid string)
 // resend is POST /pay/{tid}/resend: payment/user_auth again, with the
 // details sealed in the OTP screen, for a new OTP.
 func (w *Window) resend(rw http.ResponseWriter, r *http.Request, tid string) {
-	p := w.load(rw, r, tid)
+	p := w.loadBeforeOTP(rw, r, tid)
 	if p == nil {
-		return
-	}
-	if !w.beforeOTP(p) {
-		w.byStatus(rw, r, p, w.newPage())
 		return
 	}
 	sealed := r.PostForm.Get(sealedField)
