@@ -424,6 +424,40 @@ func TestRun_LibraryStateResetsEachRun(t *testing.T) {
 	}
 }
 
+// A library of function declarations only is made once per runtime and
+// bound again in each step: the functions see the step's own globals, a
+// step cannot change them for the next, and the binding is the one a
+// declaration makes (writable, enumerable, not configurable).
+func TestRun_FunctionLibraryIsSharedButFrozen(t *testing.T) {
+	h := newHarness(t, flowDir, func(o *engine.Options) { o.PoolMin, o.PoolMax = 1, 1 })
+	tid := h.begin()
+	var first map[string]any
+	for i, mark := range []string{"a", "b", "c"} {
+		r := h.ok("flow", "libfns", p("TID", tid, "MARK", mark))
+		if r.Result != engine.ResultSuccess {
+			t.Fatalf("run %d: %+v", i, r)
+		}
+		seen := r.Data["seen"].(map[string]any)
+		want := map[string]any{
+			"before": mark + ":none", "after": mark + ":" + mark, "extra": "undefined,undefined",
+			"replaced": "replaced",
+		}
+		for k, v := range want {
+			if seen[k] != v {
+				t.Errorf("run %d: %s = %v, want %v", i, k, seen[k], v)
+			}
+		}
+		if i == 0 {
+			first = seen
+		} else if seen["descriptor"] != first["descriptor"] {
+			t.Errorf("run %d: the bound function's descriptor is %v, the declaration's was %v", i, seen["descriptor"], first["descriptor"])
+		}
+	}
+	if first["descriptor"] != "true,true,false" {
+		t.Errorf("descriptor %v", first["descriptor"])
+	}
+}
+
 func TestRun_LogsAreMasked(t *testing.T) {
 	h := newHarness(t, flowDir)
 	h.ok("flow", "begin", p("NAME", "kim", "SECRET_WORD", "swordfish"))

@@ -21,6 +21,10 @@ type Script struct {
 	Program *goja.Program
 	Step    bool // compiled as a step (wrapped in a function) rather than a library
 	imports []scriptImport
+	// funcs names the functions of a library that declares nothing else:
+	// running it again would only make the same functions again, so a
+	// runtime makes them once (see vm.importScript). Nil for any other file.
+	funcs []string
 }
 
 type scriptImport struct {
@@ -71,6 +75,9 @@ func compileScript(display, rel, src string, step bool) (*Script, LoadErrors) {
 	var errs LoadErrors
 	if top != nil {
 		s.imports, errs = staticImports(display, top, step)
+		if !step {
+			s.funcs = onlyFunctions(top)
+		}
 	}
 	s.Program, err = goja.CompileAST(prg, false)
 	if err != nil {
@@ -121,6 +128,27 @@ func staticImports(display string, prg *ast.Program, step bool) ([]scriptImport,
 		}
 	}
 	return imports, errs
+}
+
+// onlyFunctions returns the names of a file's top-level function
+// declarations if it has no other statement (a directive such as
+// "use strict" aside), and nil otherwise.
+func onlyFunctions(prg *ast.Program) []string {
+	names := []string{}
+	for _, stmt := range prg.Body {
+		switch s := stmt.(type) {
+		case *ast.FunctionDeclaration:
+			names = append(names, s.Function.Name.Name.String())
+		case *ast.EmptyStatement:
+		case *ast.ExpressionStatement:
+			if _, directive := s.Expression.(*ast.StringLiteral); !directive {
+				return nil
+			}
+		default:
+			return nil
+		}
+	}
+	return names
 }
 
 func importLiteral(e ast.Expression) (string, bool) {
