@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,20 +92,27 @@ func maskValue(p *Protocol, v any) any {
 }
 
 // masker hides, in a step's log lines, every value the step holds under a
-// sensitive key, wherever the script put it in the message.
-type masker struct{ r *strings.Replacer }
+// sensitive key, wherever the script put it in the message. A step holds a
+// handful (a password, a birth date, an OTP): a search for each is cheaper
+// than building a strings.Replacer per step, which cost more than the log
+// line itself.
+type masker struct{ secrets []string }
 
 func newMasker(p *Protocol, st *Step, sources ...map[string]any) *masker {
-	var pairs []string
+	m := &masker{}
 	add := func(v string) {
 		if len(v) >= 4 {
-			pairs = append(pairs, v, Mask)
+			m.secrets = append(m.secrets, v)
 		}
 	}
 	for _, src := range sources {
 		collectSensitive(p, st, src, false, add)
 	}
-	return &masker{r: strings.NewReplacer(pairs...)}
+	// Longest first, so that a secret inside another cannot unmask the
+	// rest of it by being masked first.
+	slices.SortFunc(m.secrets, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
+	m.secrets = slices.Compact(m.secrets)
+	return m
 }
 
 func collectSensitive(p *Protocol, st *Step, v any, under bool, add func(string)) {
@@ -123,7 +132,14 @@ func collectSensitive(p *Protocol, st *Step, v any, under bool, add func(string)
 	}
 }
 
-func (m *masker) mask(s string) string { return MaskPhones(m.r.Replace(s)) }
+func (m *masker) mask(s string) string {
+	for _, v := range m.secrets {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, Mask)
+		}
+	}
+	return MaskPhones(s)
+}
 
 func (st *Step) paramSensitive(key string) bool {
 	for _, prm := range st.Params {

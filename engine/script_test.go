@@ -32,3 +32,21 @@ func TestOnlyFunctions(t *testing.T) {
 		}
 	}
 }
+
+// The step masker hides every value held under a sensitive key, the
+// longer of two overlapping ones whole, and phone numbers.
+func TestMasker(t *testing.T) {
+	p := &Protocol{Sensitive: map[string]bool{"WORD": true}}
+	st := &Step{}
+	m := newMasker(p, st,
+		map[string]any{"CP_PWD": "12345678", "WORD": "5678", "NAME": "kim", "PIN": "abc"},
+		map[string]any{"USER": map[string]any{"birth": "19900101", "list": []any{"x"}}, "OTP": "5678"})
+	got := m.mask("pwd 12345678, word 5678, birth 19900101, name kim, short abc, phone 010-9876-4321")
+	want := "pwd ****, word ****, birth ****, name kim, short abc, phone 010****4321"
+	if got != want {
+		t.Fatalf("mask:\n got %q\nwant %q", got, want)
+	}
+	if len(m.secrets) != 3 {
+		t.Fatalf("secrets %q: want each once, longest first", m.secrets)
+	}
+}

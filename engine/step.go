@@ -287,24 +287,21 @@ var errTimeout = errors.New("step timeout")
 // context), the step is answered anyway and the runtime is dropped when it
 // finally returns.
 func (e *Engine) interruptible(stepCtx context.Context, v *vm, r *run, st *Step) error {
-	fired := make(chan struct{})
-	stop := context.AfterFunc(stepCtx, func() {
-		v.rt.Interrupt(errTimeout)
-		close(fired)
-	})
+	// The runtime's own timers, reset for each step: a step allocates none.
+	v.timeout.Reset(st.Timeout)
 	v.cur = r
 	v.jobs <- st.script.Program
-	grace := time.NewTimer(st.Timeout + e.opts.Grace)
-	defer grace.Stop()
+	v.grace.Reset(st.Timeout + e.opts.Grace)
 	select {
 	case err := <-v.done:
-		if !stop() {
-			<-fired // the interrupt was sent: wait for it, then clear it
+		v.grace.Stop()
+		if !v.timeout.Stop() {
+			<-v.fired // the interrupt was sent: wait for it, then clear it
 			v.rt.ClearInterrupt()
 		}
 		e.pool.put(v)
 		return err
-	case <-grace.C:
+	case <-v.grace.C:
 		e.pool.drop(v)
 		r.log().Error("script did not stop after its timeout; runtime dropped", zap.Duration("timeout", st.Timeout))
 		return errTimeout

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dop251/goja"
 	"go.uber.org/zap"
@@ -49,6 +50,9 @@ type vm struct {
 	consts                  map[*Protocol]goja.Value
 	jobs                    chan *goja.Program
 	done                    chan error
+	timeout                 *time.Timer   // interrupts the step's script when it runs past its timeout
+	fired                   chan struct{} // the timeout's interrupt was sent
+	grace                   *time.Timer   // the step is answered without the runtime when this fires
 }
 
 // run is the state of one step execution that the bindings read.
@@ -85,6 +89,14 @@ func newVM(comps []namedComponent) (*vm, error) {
 	}
 	v.base = rt.GlobalObject()
 	v.jobs, v.done = make(chan *goja.Program), make(chan error, 1)
+	v.fired = make(chan struct{}, 1)
+	v.timeout = time.AfterFunc(time.Hour, func() {
+		v.rt.Interrupt(errTimeout)
+		v.fired <- struct{}{}
+	})
+	v.timeout.Stop()
+	v.grace = time.NewTimer(time.Hour)
+	v.grace.Stop()
 	go v.work()
 	return v, nil
 }
