@@ -1,12 +1,20 @@
 package engine
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 type metrics struct {
+	// The children of the vectors below, found once per label set: the
+	// vectors' own lookup (validating and hashing the labels under a lock)
+	// cost a few microseconds per step.
+	stepCounters sync.Map // stepLabels → prometheus.Counter
+	durations    sync.Map // stepLabels (result and code empty) → prometheus.Observer
+	storeTimes   sync.Map // op → prometheus.Observer
+
 	steps     *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	poolWait  prometheus.Histogram
@@ -57,11 +65,27 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 	return m
 }
 
+type stepLabels struct{ protocol, step, result, code string }
+
 func (m *metrics) observeStep(protocol, step, result, code string, d time.Duration) {
-	m.steps.WithLabelValues(protocol, step, result, code).Inc()
-	m.duration.WithLabelValues(protocol, step).Observe(d.Seconds())
+	k := stepLabels{protocol, step, result, code}
+	c, ok := m.stepCounters.Load(k)
+	if !ok {
+		c, _ = m.stepCounters.LoadOrStore(k, m.steps.WithLabelValues(protocol, step, result, code))
+	}
+	c.(prometheus.Counter).Inc()
+	k.result, k.code = "", ""
+	o, ok := m.durations.Load(k)
+	if !ok {
+		o, _ = m.durations.LoadOrStore(k, m.duration.WithLabelValues(protocol, step))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 func (m *metrics) observeStore(op string, start time.Time) {
-	m.storeTime.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	o, ok := m.storeTimes.Load(op)
+	if !ok {
+		o, _ = m.storeTimes.LoadOrStore(op, m.storeTime.WithLabelValues(op))
+	}
+	o.(prometheus.Observer).Observe(time.Since(start).Seconds())
 }
