@@ -46,7 +46,8 @@ type vm struct {
 	req, sess, persist, res *jsMap
 	cur                     *run
 	imported                map[string]bool
-	libs                    map[*Script][]libFunc // function-only libraries, made once
+	libs                    map[*Script][]libFunc // function-only libraries of libsSnap, made once
+	libsSnap                *Snapshot
 	consts                  map[*Protocol]goja.Value
 	jobs                    chan *goja.Program
 	done                    chan error
@@ -166,9 +167,6 @@ func (v *vm) reset() {
 	if len(v.consts) > 64 {
 		clear(v.consts) // snapshots come and go; keep the cache small
 	}
-	if len(v.libs) > 256 {
-		clear(v.libs)
-	}
 }
 
 func (v *vm) flowConstants() goja.Value {
@@ -241,6 +239,12 @@ func (v *vm) importScript(fc goja.FunctionCall) goja.Value {
 		panic(v.rt.NewGoError(fmt.Errorf("importScript(%q): no such library (paths are relative to the scripts folder, like lib/x.js)", p)))
 	}
 	v.imported[p] = true
+	if v.libsSnap != v.cur.snap {
+		// A reload compiled every script again: forget the old ones'
+		// functions rather than keep them alive.
+		clear(v.libs)
+		v.libsSnap = v.cur.snap
+	}
 	g := v.rt.GlobalObject()
 	if fns, ok := v.libs[s]; ok {
 		for _, f := range fns {
