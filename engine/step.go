@@ -270,7 +270,7 @@ func (e *Engine) execute(ctx context.Context, snap *Snapshot, p *Protocol, st *S
 	r.call.NewLog = r.log
 	persist, res := map[string]any{}, map[string]any{}
 	v.req.data, v.sess.data, v.persist.data, v.res.data = reqData, sess.Data, persist, res
-	if err := e.interruptible(stepCtx, v, r, st); err != nil {
+	if err := e.interruptible(v, r, st); err != nil {
 		return nil, nil, nil, e.scriptErr(r.log(), p, st, err)
 	}
 	if !r.set {
@@ -282,11 +282,12 @@ func (e *Engine) execute(ctx context.Context, snap *Snapshot, p *Protocol, st *S
 
 var errTimeout = errors.New("step timeout")
 
-// interruptible runs the script, interrupting it when stepCtx ends. If it
-// has not stopped a grace period later (stuck in Go code that ignores its
-// context), the step is answered anyway and the runtime is dropped when it
-// finally returns.
-func (e *Engine) interruptible(stepCtx context.Context, v *vm, r *run, st *Step) error {
+// interruptible runs the script, interrupting it when the step's timeout
+// passes, as the components' context (made with the same timeout) ends. If
+// it has not stopped a grace period later (stuck in Go code that ignores
+// its context), the step is answered anyway and the runtime is dropped when
+// it finally returns.
+func (e *Engine) interruptible(v *vm, r *run, st *Step) error {
 	// The runtime's own timers, reset for each step: a step allocates none.
 	v.timeout.Reset(st.Timeout)
 	v.cur = r
