@@ -34,10 +34,12 @@ type scriptImport struct {
 
 // Step scripts are wrapped in a function so that their top-level let, const
 // and var stay local to one run: a pooled runtime runs the same file many
-// times. The wrapper keeps line numbers; only columns on line 1 move.
+// times. A step's program evaluates to that function; a runtime makes it
+// once and calls it for each step (see vm.exec). The wrapper keeps line
+// numbers; only columns on line 1 move.
 const (
 	stepPrefix = "(function(){"
-	stepSuffix = "\n})()"
+	stepSuffix = "\n})"
 )
 
 func checkScriptPath(p string) error {

@@ -291,7 +291,7 @@ func (e *Engine) interruptible(v *vm, r *run, st *Step) error {
 	// The runtime's own timers, reset for each step: a step allocates none.
 	v.timeout.Reset(st.Timeout)
 	v.cur = r
-	v.jobs <- st.script.Program
+	v.jobs <- st.script
 	v.grace.Reset(st.Timeout + e.opts.Grace)
 	select {
 	case err := <-v.done:

@@ -46,10 +46,11 @@ type vm struct {
 	req, sess, persist, res *jsMap
 	cur                     *run
 	imported                map[string]bool
-	libs                    map[*Script][]libFunc // function-only libraries of libsSnap, made once
-	libsSnap                *Snapshot
+	libs                    map[*Script][]libFunc     // function-only libraries of cacheSnap, made once
+	steps                   map[*Script]goja.Callable // step wrappers of cacheSnap, made once
+	cacheSnap               *Snapshot                 // the snapshot libs and steps belong to
 	consts                  map[*Protocol]goja.Value
-	jobs                    chan *goja.Program
+	jobs                    chan *Script
 	done                    chan error
 	timeout                 *time.Timer   // interrupts the step's script when it runs past its timeout
 	fired                   chan struct{} // the timeout's interrupt was sent
@@ -77,7 +78,8 @@ type run struct {
 func newVM(comps []namedComponent) (*vm, error) {
 	rt := goja.New()
 	rt.SetMaxCallStackSize(maxCallStack)
-	v := &vm{rt: rt, imported: map[string]bool{}, libs: map[*Script][]libFunc{}, consts: map[*Protocol]goja.Value{}}
+	v := &vm{rt: rt, imported: map[string]bool{}, libs: map[*Script][]libFunc{},
+		steps: map[*Script]goja.Callable{}, consts: map[*Protocol]goja.Value{}}
 	v.req = newJSMap(rt, "reqMap", true)
 	v.sess = newJSMap(rt, "sessionMap", true)
 	v.persist = newJSMap(rt, "persistMap", false)
@@ -89,7 +91,7 @@ func newVM(comps []namedComponent) (*vm, error) {
 		return nil, fmt.Errorf("lockdown: %w", err)
 	}
 	v.base = rt.GlobalObject()
-	v.jobs, v.done = make(chan *goja.Program), make(chan error, 1)
+	v.jobs, v.done = make(chan *Script), make(chan error, 1)
 	v.fired = make(chan struct{}, 1)
 	v.timeout = time.AfterFunc(time.Hour, func() {
 		v.rt.Interrupt(errTimeout)
@@ -106,8 +108,8 @@ func newVM(comps []namedComponent) (*vm, error) {
 // has already grown to what goja needs, so a step does not pay for a new
 // goroutine and its stack growth. It ends when jobs is closed.
 func (v *vm) work() {
-	for prog := range v.jobs {
-		v.done <- v.exec(v.cur, prog)
+	for s := range v.jobs {
+		v.done <- v.exec(v.cur, s)
 	}
 }
 
@@ -147,15 +149,43 @@ func (v *vm) bind(comps []namedComponent) error {
 
 func (v *vm) currentCall() *components.Call { return &v.cur.call }
 
-// exec runs prog for r on a fresh global object.
-func (v *vm) exec(r *run, prog *goja.Program) error {
+// exec runs step script s for r on a fresh global object. The script's
+// wrapper function is made on the runtime's first run of s and frozen (a
+// step could reach it as arguments.callee); later runs only call it, which
+// spares a function object and its properties per step.
+func (v *vm) exec(r *run, s *Script) error {
 	v.cur = r
 	g := v.rt.NewObject()
 	_ = g.SetPrototype(v.base)
 	v.rt.SetGlobalObject(g)
 	defer v.reset()
-	_, err := v.rt.RunProgram(prog)
+	v.sameSnapshot(r.snap)
+	fn, ok := v.steps[s]
+	if !ok {
+		w, err := v.rt.RunProgram(s.Program)
+		if err != nil {
+			return err
+		}
+		o, isObj := w.(*goja.Object)
+		if fn, ok = goja.AssertFunction(w); !ok || !isObj {
+			return fmt.Errorf("%s: the step wrapper is not a function", s.Path)
+		}
+		freeze(v.rt, o)
+		v.steps[s] = fn
+	}
+	_, err := fn(goja.Undefined())
 	return err
+}
+
+// sameSnapshot forgets the libraries and step wrappers made for another
+// snapshot: a reload compiled every script again, and the old ones should
+// not stay alive through this runtime.
+func (v *vm) sameSnapshot(snap *Snapshot) {
+	if v.cacheSnap != snap {
+		clear(v.libs)
+		clear(v.steps)
+		v.cacheSnap = snap
+	}
 }
 
 func (v *vm) reset() {
@@ -239,12 +269,7 @@ func (v *vm) importScript(fc goja.FunctionCall) goja.Value {
 		panic(v.rt.NewGoError(fmt.Errorf("importScript(%q): no such library (paths are relative to the scripts folder, like lib/x.js)", p)))
 	}
 	v.imported[p] = true
-	if v.libsSnap != v.cur.snap {
-		// A reload compiled every script again: forget the old ones'
-		// functions rather than keep them alive.
-		clear(v.libs)
-		v.libsSnap = v.cur.snap
-	}
+	v.sameSnapshot(v.cur.snap)
 	g := v.rt.GlobalObject()
 	if fns, ok := v.libs[s]; ok {
 		for _, f := range fns {

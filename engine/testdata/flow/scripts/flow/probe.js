@@ -1,4 +1,7 @@
 // Tries to leave traces in the runtime, and reports traces of earlier runs.
+// At the top level, arguments is the engine's wrapper of this file's run.
+var wrapperTrace = typeof arguments.callee.injected;
+try { arguments.callee.injected = 1; } catch (e) {}
 (function () {
 	var seen = {
 		leakedGlobal: typeof leaked,
@@ -8,6 +11,7 @@
 		jsonParse: JSON.parse === JSON.parse && typeof JSON.sneaky,
 		tid: tid,
 		constant: FlowConstants.LIMIT,
+		wrapper: wrapperTrace,
 	};
 	leaked = 1;
 	globalThis.leakedVar = 2;
