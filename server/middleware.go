@@ -14,12 +14,24 @@ import (
 	"github.com/tunapay/tuna/engine"
 )
 
-// Keys of values handlers leave on the echo context for the access log.
-const (
-	ctxTID  = "tuna.tid"
-	ctxCode = "tuna.code"
-	ctxErr  = "tuna.err"
-)
+// noted is the echo context as the access log hands it down: handlers
+// leave on it the TID, the answer's code and an internal error for the
+// request's log line. Fields, not the context's store, whose map would be
+// made for every request.
+type noted struct {
+	echo.Context
+	tid, code string
+	err       error
+}
+
+// note leaves what the access log writes of c's answer. A context that did
+// not come through the access log (a panic's error page) has nothing to
+// write it.
+func note(c echo.Context, tid, code string, err error) {
+	if n, ok := c.(*noted); ok {
+		n.tid, n.code, n.err = tid, code, err
+	}
+}
 
 func zapErr(err error) zap.Field { return zap.Error(err) }
 
@@ -60,25 +72,25 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
+		n := &noted{Context: c}
+		if err := next(n); err != nil {
+			s.handleError(err, n) // what c.Error does, with the notes
 		}
 		req, res := c.Request(), c.Response()
-		fields := []zap.Field{
+		fields := make([]zap.Field, 0, 10)
+		fields = append(fields,
 			zap.String("method", req.Method), zap.String("path", engine.MaskPhones(req.URL.Path)),
 			zap.Int("status", res.Status), zap.Duration("latency", time.Since(start)),
 			zap.Int64("bytes", res.Size), zap.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
-			zap.String("remote", c.RealIP()),
+			zap.String("remote", c.RealIP()))
+		if n.tid != "" {
+			fields = append(fields, zap.String("tid", n.tid))
 		}
-		if tid, _ := c.Get(ctxTID).(string); tid != "" {
-			fields = append(fields, zap.String("tid", tid))
+		if n.code != "" {
+			fields = append(fields, zap.String("code", n.code))
 		}
-		if code, _ := c.Get(ctxCode).(string); code != "" {
-			fields = append(fields, zap.String("code", code))
-		}
-		if e, _ := c.Get(ctxErr).(error); e != nil {
-			fields = append(fields, zap.String("error", engine.MaskPhones(e.Error())))
+		if n.err != nil {
+			fields = append(fields, zap.String("error", engine.MaskPhones(n.err.Error())))
 		}
 		s.log.Info("request", fields...)
 		return nil

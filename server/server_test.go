@@ -228,6 +228,11 @@ func TestServer_ScriptErrorIsLoggedWithFileAndLine(t *testing.T) {
 	if len(lines) != 1 || lines[0].ContextMap()["at"] != "demo/throws.js:1" {
 		t.Fatalf("log %+v", lines)
 	}
+	access := f.logs.FilterMessage("request").All()
+	last := access[len(access)-1].ContextMap()
+	if last["status"] != int64(500) || last["code"] != "SCRIPT_ERROR" || last["tid"] != tid || last["error"] == nil {
+		t.Fatalf("access log of a script error %v", last)
+	}
 }
 
 func TestServer_RequestIDAndAccessLog(t *testing.T) {
@@ -236,7 +241,7 @@ func TestServer_RequestIDAndAccessLog(t *testing.T) {
 	if rec.Header().Get("X-Request-ID") != "abc-123" {
 		t.Fatalf("request id %q", rec.Header().Get("X-Request-ID"))
 	}
-	bad := f.do("POST", "/tx/demo/begin", form, "NAME=kim", map[string]string{"X-Request-ID": "bad id\n"}, false)
+	bad := f.do("POST", "/tx/demo/begin", form, "PHONE=01012345678", map[string]string{"X-Request-ID": "bad id\n"}, false)
 	if id := bad.Header().Get("X-Request-ID"); len(id) != 16 {
 		t.Fatalf("a malformed request id should be replaced, got %q", id)
 	}
@@ -247,6 +252,9 @@ func TestServer_RequestIDAndAccessLog(t *testing.T) {
 	ctx := access[0].ContextMap()
 	if ctx["request_id"] != "abc-123" || ctx["status"] != int64(200) || ctx["tid"] == "" || ctx["code"] != "OK" {
 		t.Fatalf("access log %v", ctx)
+	}
+	if ctx := access[1].ContextMap(); ctx["status"] != int64(400) || ctx["code"] != engine.CodeBadParams || ctx["error"] != nil {
+		t.Fatalf("access log of a refused request %v", ctx)
 	}
 	for _, e := range f.logs.All() {
 		if b, _ := json.Marshal(e.ContextMap()); strings.Contains(e.Message+string(b), "01012345678") {

@@ -31,8 +31,7 @@ func (s *Server) step(c echo.Context) error {
 	if err != nil {
 		return &stepError{err: err, tid: tidOf(resp, params)}
 	}
-	c.Set(ctxTID, resp.TID)
-	c.Set(ctxCode, resp.Code)
+	note(c, resp.TID, resp.Code, nil)
 	if resp.Replayed {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
@@ -120,11 +119,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, env := envelopeFor(err)
-	c.Set(ctxTID, env.TID)
-	c.Set(ctxCode, env.Code)
+	var internal error
 	if status >= 500 {
-		c.Set(ctxErr, err)
+		internal = err
 	}
+	note(c, env.TID, env.Code, internal)
 	if werr := c.JSON(status, env); werr != nil {
 		s.log.Debug("writing an error response failed", zapErr(werr))
 	}
