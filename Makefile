@@ -25,6 +25,7 @@ check:
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
 	$(GO) test ./server -run='^$$' -fuzz=FuzzParseBody -fuzztime=$(FUZZTIME)
+	$(GO) test ./session -run='^$$' -fuzz=FuzzDecodeBinary -fuzztime=$(FUZZTIME)
 	$(GO) test ./engine -run='^$$' -fuzz=FuzzParseProtocol -fuzztime=$(FUZZTIME)
 	$(GO) test ./components/payment/window -run='^$$' -fuzz=FuzzResend -fuzztime=$(FUZZTIME)
 	$(GO) test ./components/payment/window -run='^$$' -fuzz=FuzzReturnURL -fuzztime=$(FUZZTIME)

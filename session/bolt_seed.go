@@ -22,7 +22,7 @@ var seedMu sync.Mutex
 // SeedResult says what Seed wrote.
 type SeedResult struct {
 	Sessions    int   // sessions written
-	RecordBytes int64 // the size of their records (header and JSON), keys not counted
+	RecordBytes int64 // the size of their records (header and body), keys not counted
 }
 
 // Seed writes n new sessions, gen(i) returning the i-th, as n Creates would:

@@ -6,26 +6,32 @@ import (
 	"fmt"
 )
 
-// A stored record is a fixed header followed by the session as JSON. The
-// header lets the committer check a version and find the old expiry key
-// without decoding the JSON.
+// A stored record is a fixed header followed by the session. The header
+// lets the committer check a version and find the old expiry key without
+// decoding the body.
 //
-//	format (1) | flags (1) | version (8) | expires-at unix nanos (8) | JSON
+//	format (1) | flags (1) | version (8) | expires-at unix nanos (8) | body
+//
+// The body is JSON in format 1 and binary (binrecord.go) in format 2.
+// Records are written in format 2 unless the session holds something only
+// JSON's rules convert (then format 1); both are read.
 const (
-	recordFormat = 1
+	formatJSON   = 1
+	formatBinary = 2
 	headerLen    = 18
 	flagExpires  = 1 << 0
 )
 
 // header is the decoded fixed part of a record.
 type header struct {
+	format  byte
 	version uint64
 	expires bool  // false: the session never expires
 	exp     int64 // ExpiresAt in unix nanos, clamped
 }
 
 func headerOf(s *Session, version uint64) header {
-	h := header{version: version}
+	h := header{format: formatBinary, version: version}
 	if !s.ExpiresAt.IsZero() {
 		h.expires, h.exp = true, unixNanos(s.ExpiresAt)
 	}
@@ -37,16 +43,17 @@ func appendHeader(b []byte, h header) []byte {
 	if h.expires {
 		flags |= flagExpires
 	}
-	b = append(b, recordFormat, flags)
+	b = append(b, h.format, flags)
 	b = binary.BigEndian.AppendUint64(b, h.version)
 	return binary.BigEndian.AppendUint64(b, uint64(h.exp))
 }
 
 func readHeader(v []byte) (header, error) {
-	if len(v) < headerLen || v[0] != recordFormat {
+	if len(v) < headerLen || v[0] != formatJSON && v[0] != formatBinary {
 		return header{}, fmt.Errorf("session: corrupt record (%d bytes)", len(v))
 	}
 	return header{
+		format:  v[0],
 		version: binary.BigEndian.Uint64(v[2:]),
 		expires: v[1]&flagExpires != 0,
 		exp:     int64(binary.BigEndian.Uint64(v[10:])),
@@ -56,7 +63,13 @@ func readHeader(v []byte) (header, error) {
 // decodeRecord decodes a whole record whose header is h.
 func decodeRecord(v []byte, h header) (*Session, error) {
 	s := &Session{}
-	if err := json.Unmarshal(v[headerLen:], s); err != nil {
+	var err error
+	if h.format == formatBinary {
+		s, err = decodeBinary(v[headerLen:])
+	} else {
+		err = json.Unmarshal(v[headerLen:], s)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("session: corrupt record: %w", err)
 	}
 	s.Version = h.version

@@ -61,20 +61,28 @@ func (o *op) prepare(s *Session, create bool) error {
 		o.want, o.version = 0, 1
 	}
 	h := headerOf(s, o.version)
-	o.buf.Reset()
-	o.buf.Write(appendHeader(o.buf.AvailableBuffer(), h))
 	c := *s
 	c.Version = o.version
-	if err := o.enc.Encode(&c); err != nil {
-		return fmt.Errorf("session: encode %q: %w", s.TID, err)
+	o.buf.Reset()
+	b, ok := appendBinary(appendHeader(o.buf.AvailableBuffer(), h), &c)
+	n := len(b)
+	if ok {
+		o.buf.Write(b)
+	} else {
+		h.format = formatJSON
+		o.buf.Write(appendHeader(o.buf.AvailableBuffer(), h))
+		if err := o.enc.Encode(&c); err != nil {
+			return fmt.Errorf("session: encode %q: %w", s.TID, err)
+		}
+		n = o.buf.Len() - 1 // without Encode's newline
 	}
-	// The expiry key goes after the record (and Encode's newline) in the
-	// same buffer; Put needs both to stay valid until the commit returns.
-	n := o.buf.Len()
+	// The expiry key goes after the record in the same buffer; Put needs
+	// both to stay valid until the commit returns.
+	key := o.buf.Len()
 	o.buf.Write(appendExpiryKey(o.buf.AvailableBuffer(), h, s.TID))
-	o.val = o.buf.Bytes()[:n-1]
-	if o.buf.Len() > n {
-		o.exp = o.buf.Bytes()[n:]
+	o.val = o.buf.Bytes()[:n]
+	if o.buf.Len() > key {
+		o.exp = o.buf.Bytes()[key:]
 	}
 	return nil
 }
