@@ -39,7 +39,16 @@ func (t *tx) Payment(tid string) (*payment.Payment, error) {
 	if err := t.read(bucketPayments, tid, &p); err != nil {
 		return nil, fmt.Errorf("boltstore: payment %q: %w", tid, err)
 	}
+	t.remember(&p)
 	return &p, nil
+}
+
+// remember keeps p's order fields as stored now (see tx.refs).
+func (t *tx) remember(p *payment.Payment) {
+	if t.refs == nil {
+		t.refs = make(map[string]orderRef, 1)
+	}
+	t.refs[p.TID] = orderRef{CPID: p.CPID, OrderID: p.OrderID, CreatedAt: p.CreatedAt}
 }
 
 // PaymentByOrder returns the payment the order index names: of the
@@ -98,11 +107,15 @@ func (t *tx) putPayment(p *payment.Payment) error {
 	if err := t.indexOrder(old.key(), key, p); err != nil {
 		return err
 	}
+	t.remember(p)
 	return t.indexUnresolved(p)
 }
 
-// ref decodes the order fields of the stored payment tid; nil if none.
+// ref returns the order fields of the stored payment tid; nil if none.
 func (t *tx) ref(tid []byte) (*orderRef, error) {
+	if r, ok := t.refs[string(tid)]; ok {
+		return &r, nil
+	}
 	data := t.btx.Bucket(bucketPayments).Get(tid)
 	if data == nil {
 		return nil, nil

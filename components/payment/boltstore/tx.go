@@ -16,6 +16,11 @@ import (
 type tx struct {
 	btx  *bolt.Tx
 	done bool
+	// refs holds the order fields of each payment this transaction read or
+	// wrote, so that PutPayment after Payment (every update) does not
+	// decode the stored payment again: only this transaction writes to it
+	// until it ends.
+	refs map[string]orderRef
 }
 
 func (t *tx) end() { t.done = true }

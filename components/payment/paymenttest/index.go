@@ -69,6 +69,33 @@ func testPaymentByOrderMerchants(t *testing.T, s payment.Store) {
 	wantOrder(t, s, "CP", "12x", "", "a concatenation")
 }
 
+// A payment written again with another order id leaves its old order,
+// whether it was read first in that transaction, written twice in it, or
+// written in an earlier one.
+func testPaymentByOrderMoves(t *testing.T, s payment.Store) {
+	seed(t, s, orderPayment("tid-move", "CP0001", "o-1", Epoch))
+	mustUpdate(t, s, func(tx payment.Tx) error {
+		p, err := tx.Payment("tid-move")
+		if err != nil {
+			return err
+		}
+		p.OrderID = "o-2"
+		if err := tx.PutPayment(p); err != nil {
+			return err
+		}
+		p.OrderID = "o-3" // written twice in one transaction
+		return tx.PutPayment(p)
+	})
+	wantOrder(t, s, "CP0001", "o-1", "", "read, then moved twice")
+	wantOrder(t, s, "CP0001", "o-2", "", "the order between")
+	wantOrder(t, s, "CP0001", "o-3", "tid-move", "the last order")
+	seed(t, s, orderPayment("tid-move", "CP0001", "o-4", Epoch)) // written without a read
+	wantOrder(t, s, "CP0001", "o-3", "", "moved without a read")
+	wantOrder(t, s, "CP0001", "o-4", "tid-move", "the new order")
+	seed(t, s, orderPayment("tid-move", "CP0001", "", Epoch))
+	wantOrder(t, s, "CP0001", "o-4", "", "its order id removed")
+}
+
 func testUnresolvedIndex(t *testing.T, s payment.Store) {
 	paid := SamplePayment("tid-paid", Epoch)
 	unknown := SamplePayment("tid-unknown", Epoch)

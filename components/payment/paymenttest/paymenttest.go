@@ -52,6 +52,7 @@ var suite = []struct {
 	{"View_ReadOnly", testViewReadOnly},
 	{"PaymentByOrder_Latest", testPaymentByOrderLatest},
 	{"PaymentByOrder_Merchants", testPaymentByOrderMerchants},
+	{"PaymentByOrder_Moves", testPaymentByOrderMoves},
 	{"Unresolved_Index", testUnresolvedIndex},
 	{"List_Empty", testListEmpty},
 	{"List_All", testListAll},
