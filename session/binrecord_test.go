@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -334,4 +335,53 @@ func BenchmarkRecordCodec(b *testing.B) {
 		}
 	})
 	b.Logf("body: binary %d B, JSON %d B", len(enc), len(js))
+}
+
+// A field added to Session or StepRecord must be carried by the binary
+// body too: this fills every field by reflection, so a field the codec
+// forgets fails here rather than vanishing from stored sessions.
+func TestBinary_CarriesEveryField(t *testing.T) {
+	var fill func(v reflect.Value, path string)
+	fill = func(v reflect.Value, path string) {
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("x-" + path)
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Int, reflect.Int64:
+			v.SetInt(7)
+		case reflect.Uint64:
+			v.SetUint(9)
+		case reflect.Map:
+			switch v.Type().Elem() {
+			case reflect.TypeFor[any]():
+				v.Set(reflect.ValueOf(map[string]any{"k": path}))
+			case reflect.TypeFor[*StepRecord]():
+				r := &StepRecord{}
+				fill(reflect.ValueOf(r).Elem(), path+".step")
+				v.Set(reflect.ValueOf(map[string]*StepRecord{"s": r}))
+			default:
+				t.Fatalf("%s: no filler for %s; teach this test and appendBinary", path, v.Type())
+			}
+		case reflect.Struct:
+			if v.Type() == reflect.TypeFor[time.Time]() {
+				v.Set(reflect.ValueOf(time.Date(2026, 11, 21, 1, 2, 3, 4, time.UTC)))
+				return
+			}
+			for i := range v.NumField() {
+				fill(v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		default:
+			t.Fatalf("%s: no filler for %s; teach this test and appendBinary", path, v.Type())
+		}
+	}
+	s := &Session{}
+	fill(reflect.ValueOf(s).Elem(), "s")
+	got := viaBinary(t, s)
+	if !reflect.DeepEqual(got, s) {
+		t.Fatalf("a field was lost:\n got  %+v\n want %+v", got, s)
+	}
+	if !reflect.DeepEqual(got.Steps["s"], s.Steps["s"]) {
+		t.Fatalf("a step record field was lost:\n got  %+v\n want %+v", got.Steps["s"], s.Steps["s"])
+	}
 }
