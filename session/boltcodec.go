@@ -62,11 +62,12 @@ func readHeader(v []byte) (header, error) {
 
 // decodeRecord decodes a whole record whose header is h.
 func decodeRecord(v []byte, h header) (*Session, error) {
-	s := &Session{}
+	var s *Session
 	var err error
 	if h.format == formatBinary {
 		s, err = decodeBinary(v[headerLen:])
 	} else {
+		s = &Session{}
 		err = json.Unmarshal(v[headerLen:], s)
 	}
 	if err != nil {
