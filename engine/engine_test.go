@@ -403,7 +403,7 @@ func TestRun_NothingLeaksBetweenRuns(t *testing.T) {
 	want := map[string]any{
 		"leakedGlobal": "undefined", "leakedVar": "undefined", "arrayProto": "undefined",
 		"objectProto": "undefined", "jsonParse": "undefined", "tid": tid, "constant": float64(3),
-		"wrapper": "undefined",
+		"wrapper": "undefined,undefined",
 	}
 	for k, v := range want {
 		if seen[k] != v {

@@ -170,7 +170,7 @@ func (v *vm) exec(r *run, s *Script) error {
 		if fn, ok = goja.AssertFunction(w); !ok || !isObj {
 			return fmt.Errorf("%s: the step wrapper is not a function", s.Path)
 		}
-		freeze(v.rt, o)
+		freezeFunc(v.rt, o)
 		v.steps[s] = fn
 	}
 	_, err := fn(goja.Undefined())
@@ -215,6 +215,15 @@ func (v *vm) flowConstants() goja.Value {
 func freeze(rt *goja.Runtime, o *goja.Object) {
 	f, _ := goja.AssertFunction(rt.Get("Object").ToObject(rt).Get("freeze"))
 	_, _ = f(goja.Undefined(), o)
+}
+
+// freezeFunc freezes a function kept across steps and the prototype object
+// it carries, so that no step can leave anything on either for the next.
+func freezeFunc(rt *goja.Runtime, fn *goja.Object) {
+	freeze(rt, fn)
+	if proto, ok := fn.Get("prototype").(*goja.Object); ok {
+		freeze(rt, proto)
+	}
 }
 
 var codeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
@@ -269,7 +278,6 @@ func (v *vm) importScript(fc goja.FunctionCall) goja.Value {
 		panic(v.rt.NewGoError(fmt.Errorf("importScript(%q): no such library (paths are relative to the scripts folder, like lib/x.js)", p)))
 	}
 	v.imported[p] = true
-	v.sameSnapshot(v.cur.snap)
 	g := v.rt.GlobalObject()
 	if fns, ok := v.libs[s]; ok {
 		for _, f := range fns {
@@ -289,10 +297,7 @@ func (v *vm) importScript(fc goja.FunctionCall) goja.Value {
 		for _, name := range s.funcs {
 			fn := g.Get(name)
 			if o, ok := fn.(*goja.Object); ok {
-				freeze(v.rt, o)
-				if proto, ok := o.Get("prototype").(*goja.Object); ok {
-					freeze(v.rt, proto)
-				}
+				freezeFunc(v.rt, o)
 			}
 			fns = append(fns, libFunc{name, fn})
 		}

@@ -1,7 +1,8 @@
 // Tries to leave traces in the runtime, and reports traces of earlier runs.
 // At the top level, arguments is the engine's wrapper of this file's run.
-var wrapperTrace = typeof arguments.callee.injected;
+var wrapperTrace = typeof arguments.callee.injected + "," + typeof arguments.callee.prototype.injected;
 try { arguments.callee.injected = 1; } catch (e) {}
+try { arguments.callee.prototype.injected = 1; } catch (e) {}
 (function () {
 	var seen = {
 		leakedGlobal: typeof leaked,
