@@ -118,14 +118,11 @@ func createBuckets(tx *bolt.Tx) error {
 // creates or deletes sessions calls it, so Stats reads one key instead of
 // walking the table (which, at a million sessions, reads the whole file).
 func addCount(tx *bolt.Tx, d int64) error {
-	meta := tx.Bucket(bucketMeta)
-	n := int64(0)
-	if v := meta.Get(keyCount); len(v) == 8 {
-		n = int64(binary.BigEndian.Uint64(v))
-	}
-	return meta.Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(max(n+d, 0))))
+	n := max(readCount(tx), 0)
+	return tx.Bucket(bucketMeta).Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(max(n+d, 0))))
 }
 
+// readCount is the stored session count, -1 if there is none yet.
 func readCount(tx *bolt.Tx) int64 {
 	if v := tx.Bucket(bucketMeta).Get(keyCount); len(v) == 8 {
 		return int64(binary.BigEndian.Uint64(v))
