@@ -30,6 +30,10 @@ type worker struct {
 		OTP string `json:"otp"`
 	}
 	cpID, cpPwd string // escaped
+	// failedAt is when the request that failed the current flow ended: the
+	// flow's failure and that request's error are counted by the same
+	// instant, so both fall inside the measured window or neither does.
+	failedAt time.Time
 }
 
 // envelope is the part of an answer the harness reads.
@@ -56,6 +60,9 @@ func (w *worker) flow(ctx context.Context) {
 	start := time.Now()
 	ok := w.steps(ctx)
 	end := time.Now()
+	if !ok {
+		end = w.failedAt
+	}
 	counted := w.r.win.in(end)
 	if ok {
 		w.r.stats.allFlows.Add(1)
@@ -200,6 +207,7 @@ func (w *worker) count(step string, start, end time.Time) {
 }
 
 func (w *worker) failed(step, code string, end time.Time) bool {
+	w.failedAt = end
 	w.r.stats.fail(step, code, w.r.win.in(end))
 	w.r.tl.fail(end)
 	return false
