@@ -35,12 +35,35 @@ func paymentOrderKey(cpID, orderID string) ([]byte, error) {
 }
 
 func (t *tx) Payment(tid string) (*payment.Payment, error) {
-	var p payment.Payment
-	if err := t.read(bucketPayments, tid, &p); err != nil {
+	p, err := t.payment(tid)
+	if err != nil {
 		return nil, fmt.Errorf("boltstore: payment %q: %w", tid, err)
 	}
-	t.remember(&p)
-	return &p, nil
+	t.remember(p)
+	return p, nil
+}
+
+// payment decodes the stored payment tid, or copies what the store
+// remembers those very bytes decode to.
+func (t *tx) payment(tid string) (*payment.Payment, error) {
+	if t.done {
+		return nil, ErrTxDone
+	}
+	raw := t.btx.Bucket(bucketPayments).Get([]byte(tid))
+	if raw == nil {
+		return nil, payment.ErrNotFound
+	}
+	if p, ok := t.dec.get(tid, raw); ok {
+		return p, nil
+	}
+	p := new(payment.Payment)
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, err
+	}
+	if p.TID == tid {
+		t.dec.add(bytes.Clone(raw), p) // raw lives only as long as the transaction
+	}
+	return p, nil
 }
 
 // remember keeps p's order fields as stored now (see tx.refs).
@@ -101,14 +124,24 @@ func (t *tx) putPayment(p *payment.Payment) error {
 	if err != nil {
 		return err
 	}
-	if err := put(t.btx.Bucket(bucketPayments), []byte(p.TID), p); err != nil {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if err := t.btx.Bucket(bucketPayments).Put([]byte(p.TID), raw); err != nil {
 		return err
 	}
 	if err := t.indexOrder(old.key(), key, p); err != nil {
 		return err
 	}
+	if err := t.indexUnresolved(p); err != nil {
+		return err
+	}
 	t.remember(p)
-	return t.indexUnresolved(p)
+	if d, ok := asDecoded(p); ok {
+		t.dec.add(raw, &d) // bbolt only reads raw too
+	}
+	return nil
 }
 
 // ref returns the order fields of the stored payment tid; nil if none.

@@ -49,6 +49,7 @@ type Store struct {
 	closed atomic.Bool
 	leases leases
 	group  *boltgroup.Committer
+	dec    decoded
 }
 
 // Open opens or creates the store at path. If another process has the file
@@ -90,7 +91,7 @@ func (s *Store) Update(ctx context.Context, fn func(payment.Tx) error) error {
 		return err
 	}
 	err := s.group.Update(ctx, func(btx *bolt.Tx) error {
-		t := &tx{btx: btx}
+		t := &tx{btx: btx, dec: &s.dec}
 		defer t.end()
 		if err := fn(t); err != nil {
 			return fnError{err}
@@ -133,7 +134,7 @@ func (s *Store) run(ctx context.Context, begin func(func(*bolt.Tx) error) error,
 		if fnErr = ctx.Err(); fnErr != nil {
 			return fnErr
 		}
-		t := &tx{btx: btx}
+		t := &tx{btx: btx, dec: &s.dec}
 		defer t.end()
 		fnErr = fn(t)
 		return fnErr

@@ -21,6 +21,7 @@ type tx struct {
 	// decode the stored payment again: only this transaction writes to it
 	// until it ends.
 	refs map[string]orderRef
+	dec  *decoded // the store's decoded payments
 }
 
 func (t *tx) end() { t.done = true }
