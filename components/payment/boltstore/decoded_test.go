@@ -290,3 +290,38 @@ func BenchmarkPaymentRead(b *testing.B) {
 		})
 	}
 }
+
+// Writing a payment back with its order and its unresolved state unchanged
+// writes the payment's page only: an index entry put again as it was would
+// make bbolt write its page again on every update.
+func TestStore_IndexesUntouched(t *testing.T) {
+	s := newTestStore(t)
+	p := paymenttest.SamplePayment("tid-idx", time.Now())
+	p.OrderID, p.Status = "order-1", payment.StatusUnknown
+	if err := putPayment(s, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{bucketOrders, bucketUnresolved} {
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			tx := &tx{btx: btx, dec: &s.dec}
+			if err := tx.PutPayment(p); err != nil {
+				return err
+			}
+			// A leaf node exists for the index only if something put or
+			// deleted in it: bbolt materializes nodes on change.
+			c := btx.Bucket(b).Cursor()
+			k, _ := c.First()
+			if k == nil {
+				t.Fatalf("%s: empty", b)
+			}
+			st := btx.Stats()
+			if n := st.GetNodeCount(); n > 1 {
+				t.Errorf("%s: %d nodes changed by a put of an unchanged payment, want the payments bucket's only", b, n)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -174,7 +174,11 @@ func (t *tx) indexOrder(oldKey, key []byte, p *payment.Payment) error {
 	if key == nil {
 		return nil
 	}
-	if cur := orders.Get(key); cur != nil && string(cur) != p.TID {
+	cur := orders.Get(key)
+	switch {
+	case string(cur) == p.TID:
+		return nil // as it is: a Put would only make bbolt write the page again
+	case cur != nil:
 		other, err := t.ref(bytes.Clone(cur))
 		if err != nil || (other != nil && other.CreatedAt.After(p.CreatedAt)) {
 			return err
@@ -187,6 +191,9 @@ func (t *tx) indexOrder(oldKey, key []byte, p *payment.Payment) error {
 func (t *tx) indexUnresolved(p *payment.Payment) error {
 	b := t.btx.Bucket(bucketUnresolved)
 	if p.Unresolved() {
+		if b.Get([]byte(p.TID)) != nil {
+			return nil // as it is
+		}
 		return b.Put([]byte(p.TID), []byte{})
 	}
 	return b.Delete([]byte(p.TID))
