@@ -140,7 +140,7 @@ func prepareAll(batch []*Session, ops []*op) error {
 // committer's own check and apply.
 func (b *BoltStore) writeSeed(ops []*op) error {
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		sessions, index := tx.Bucket(bucketSessions), tx.Bucket(bucketExpiry)
+		sessions, index := writeBuckets(tx)
 		for _, o := range ops {
 			if _, err := check(sessions, o, nil); err != nil {
 				return fmt.Errorf("session: seed %q: %w", o.tid, err)

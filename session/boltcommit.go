@@ -161,7 +161,7 @@ func (b *BoltStore) run() {
 // or commit fails them all, since nothing of the transaction is kept.
 func (b *BoltStore) commit(batch []*op) {
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		sessions, index := tx.Bucket(bucketSessions), tx.Bucket(bucketExpiry)
+		sessions, index := writeBuckets(tx)
 		var old []byte
 		created := int64(0)
 		for _, o := range batch {

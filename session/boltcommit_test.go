@@ -153,3 +153,28 @@ func TestBoltStore_Count(t *testing.T) {
 	defer b.Close()
 	count(3)
 }
+
+// Sessions created one after another add expiry index keys at the
+// right-hand end: the index's pages are filled as appendFill says, not
+// half full as bbolt's default leaves them.
+func TestBoltStore_ExpiryIndexFill(t *testing.T) {
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "s.db"), &BoltOptions{Now: func() time.Time { return epoch }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	for i := 0; i < 3000; i++ {
+		s := &Session{TID: fmt.Sprintf("T%06d", i), ExpiresAt: epoch.Add(time.Hour + time.Duration(i)*time.Millisecond), Data: map[string]any{}}
+		if err := b.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = b.db.View(func(tx *bolt.Tx) error {
+		st := tx.Bucket(bucketExpiry).Stats()
+		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.LeafPageN < 5 || fill < 0.75 {
+			t.Errorf("expiry index: %d pages %.2f full, want more than 0.75", st.LeafPageN, fill)
+		}
+		return nil
+	})
+}

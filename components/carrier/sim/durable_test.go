@@ -187,3 +187,25 @@ func TestSimulator_OldFileGetsCancelIndex(t *testing.T) {
 		t.Fatalf("its ID on another TID: %v, want a conflict", err)
 	}
 }
+
+// Charges come in TID order: the charges bucket's pages are filled to 90 %
+// when they split, not half full as bbolt's default leaves them.
+func TestSimulator_ChargesFill(t *testing.T) {
+	s, err := New(&Options{Path: filepath.Join(t.TempDir(), "carrier.db"), Now: newClock().Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 1500; i++ {
+		if err := s.Charge(context.Background(), fmt.Sprintf("T%06d", i), "01012345678", 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		st := tx.Bucket(bucketCharges).Stats()
+		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.LeafPageN < 5 || fill < 0.75 {
+			t.Errorf("charges: %d pages %.2f full, want more than 0.75", st.LeafPageN, fill)
+		}
+		return nil
+	})
+}

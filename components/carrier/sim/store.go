@@ -131,7 +131,9 @@ func (s *Simulator) put(e *Entry, cancelID string) error {
 				return err
 			}
 		}
-		return tx.Bucket(bucketCharges).Put([]byte(e.TID), v)
+		charges := tx.Bucket(bucketCharges)
+		charges.FillPercent = 0.9 // keyed by TID, so by time: a split page is rarely written again
+		return charges.Put([]byte(e.TID), v)
 	})
 	if err != nil {
 		return fmt.Errorf("sim: store: %w", err)

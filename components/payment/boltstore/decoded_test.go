@@ -325,3 +325,30 @@ func TestStore_IndexesUntouched(t *testing.T) {
 		}
 	}
 }
+
+// OTPs written in TID order fill the OTP bucket's pages as appendFill
+// says, not half full as bbolt's default leaves them.
+func TestStore_OTPFill(t *testing.T) {
+	s := newTestStore(t)
+	for i := 0; i < 2000; i += 100 {
+		err := s.Update(context.Background(), func(tx payment.Tx) error {
+			for j := i; j < i+100; j++ {
+				o := paymenttest.SampleOTP(fmt.Sprintf("T%06d", j), time.Now())
+				if err := tx.PutOTP(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.db.View(func(btx *bolt.Tx) error {
+		st := btx.Bucket(bucketOTPs).Stats()
+		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.LeafPageN < 5 || fill < 0.75 {
+			t.Errorf("otps: %d pages %.2f full, want more than 0.75", st.LeafPageN, fill)
+		}
+		return nil
+	})
+}

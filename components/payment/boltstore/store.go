@@ -91,6 +91,7 @@ func (s *Store) Update(ctx context.Context, fn func(payment.Tx) error) error {
 		return err
 	}
 	err := s.group.Update(ctx, func(btx *bolt.Tx) error {
+		appendFill(btx)
 		t := &tx{btx: btx, dec: &s.dec}
 		defer t.end()
 		if err := fn(t); err != nil {
