@@ -12,7 +12,10 @@
 # "After warm-up" is read as the measured window starts. The resident set
 # counts the pages of the embedded stores the server maps (they grow with
 # every payment and session kept), so the line above the last gives the
-# anonymous part too (heap, stacks): a leak grows that one.
+# anonymous part too (heap, stacks): a leak grows that one. The Go heap
+# goal the server reports (go_memstats_next_gc_bytes, twice what stayed live
+# after the last collection) follows the live heap without the resident
+# set's memory of its peaks; both get a least-squares trend in MiB a minute.
 #
 # Environment: SOAK_SECONDS (300) measured, SOAK_WARMUP (30s),
 # SOAK_CONCURRENCY (64), SOAK_SAMPLE (10s), SOAK_PORT (18110),
@@ -52,6 +55,9 @@ j=$out/soak.json
 awk -v w="$(sfield "$j" rss_anon_warmup_mib)" -v m="$(sfield "$j" rss_anon_max_mib)" -v e="$(sfield "$j" rss_anon_end_mib)" \
 	-v g="$(sfield "$j" rss_anon_growth_mib)" -v d="$(du -sm "$tmp/data" | cut -f1)" -v l="$(loadavg)" 'BEGIN {
 	printf "soak: anonymous RSS (heap, stacks) after warm-up %.1f MiB, max %.1f MiB, end %.1f MiB, growth %.1f MiB; data folder %d MiB; load %s\n", w, m, e, g, d, l }'
+awk -v w="$(sfield "$j" heap_goal_warmup_mib)" -v e="$(sfield "$j" heap_goal_end_mib)" -v t="$(sfield "$j" heap_goal_trend_mib_per_min)" \
+	-v a="$(sfield "$j" rss_anon_trend_mib_per_min)" 'BEGIN {
+	printf "soak: Go heap goal (2 x live after GC) after warm-up %.1f MiB, end %.1f MiB, trend %+.2f MiB/min; anonymous RSS trend %+.2f MiB/min\n", w, e, t, a }'
 awk -v s="$secs" -v f="$(field "$j" flows_per_sec)" -v w="$(sfield "$j" rss_warmup_mib)" -v m="$(sfield "$j" rss_max_mib)" \
 	-v e="$(sfield "$j" rss_end_mib)" -v g="$(sfield "$j" rss_growth_mib)" 'BEGIN {
 	printf "soak: %d s, %.1f flows/s, RSS after warm-up %.1f MiB, max %.1f MiB, end %.1f MiB, growth %.1f MiB\n", s, f, w, m, e, g }'

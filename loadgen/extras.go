@@ -1,8 +1,12 @@
 package loadgen
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -58,7 +62,7 @@ func (x *extras) start(ctx context.Context) {
 	if x.sampling {
 		x.proc = make(chan procFirst, 1)
 		go func() {
-			s, ok := x.r.tl.sampleProc(ctx, x.r.opts.ServerPID)
+			s, ok := x.r.tl.sampleProc(ctx, x.r.opts.ServerPID, x.r.heapGoal)
 			x.proc <- procFirst{s, ok}
 		}()
 	}
@@ -111,4 +115,34 @@ func (x *extras) finish(res *Result) error {
 		res.Reload.RestoreError = restoreErr.Error()
 	}
 	return restoreErr
+}
+
+// heapGoal reads go_memstats_next_gc_bytes from the server's /metrics
+// (ProcSample.HeapGoal); 0 when the server does not serve it.
+func (r *run) heapGoal(ctx context.Context) int64 {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.opts.URL+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := r.opts.Client.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_next_gc_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 {
+				return 0
+			}
+			return int64(f)
+		}
+	}
+	return 0
 }

@@ -31,6 +31,10 @@ func newFake() *fakeTUNA {
 }
 
 func (f *fakeTUNA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/metrics" {
+		fmt.Fprint(w, "# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 4.194304e+06\n")
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/sandbox/sms/") {
 		f.mu.Lock()
 		otp := f.otps[strings.TrimPrefix(r.URL.Path, "/sandbox/sms/")]

@@ -22,6 +22,12 @@ type ProcSample struct {
 	// RSSAnon is the anonymous part of RSS (heap, stacks), bytes; the rest
 	// is mostly mapped files, such as an embedded database.
 	RSSAnon int64
+
+	// HeapGoal is the Go heap goal the server reports on /metrics
+	// (go_memstats_next_gc_bytes), bytes, 0 if it does not: with GOGC=100,
+	// twice what was live after its last collection. The resident set keeps
+	// the highest the heap ever reached; this follows what stays live.
+	HeapGoal int64
 }
 
 // ReadProc reads the CPU time and memory of process pid from /proc.

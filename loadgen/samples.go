@@ -34,6 +34,8 @@ type Sample struct {
 	RSSMiB     *float64 `json:"rss_mib,omitempty"`
 	RSSAnonMiB *float64 `json:"rss_anon_mib,omitempty"`
 	CPUCores   *float64 `json:"cpu_cores,omitempty"`
+	// HeapGoalMiB is the server's Go heap goal (ProcSample.HeapGoal).
+	HeapGoalMiB *float64 `json:"heap_goal_mib,omitempty"`
 }
 
 // SampleSummary condenses the time series.
@@ -57,6 +59,15 @@ type SampleSummary struct {
 	AnonMaxMiB    float64 `json:"rss_anon_max_mib,omitempty"`
 	AnonEndMiB    float64 `json:"rss_anon_end_mib,omitempty"`
 	AnonGrowthMiB float64 `json:"rss_anon_growth_mib"`
+	// The same of the Go heap goal, when the server reports it, and the
+	// least-squares trend of it and of the anonymous resident set over the
+	// intervals, MiB a minute: a reading at one instant depends on where
+	// the collector was, a trend over many does not.
+	HeapGoalWarmupMiB   float64 `json:"heap_goal_warmup_mib,omitempty"`
+	HeapGoalMaxMiB      float64 `json:"heap_goal_max_mib,omitempty"`
+	HeapGoalEndMiB      float64 `json:"heap_goal_end_mib,omitempty"`
+	HeapGoalTrendMiBMin float64 `json:"heap_goal_trend_mib_per_min"`
+	AnonTrendMiBMin     float64 `json:"rss_anon_trend_mib_per_min"`
 }
 
 // timeline files what the workers record by the moment it ended: into
@@ -149,14 +160,21 @@ func (t *timeline) flow(end time.Time) {
 // sampleProc reads process pid at the window's start and at the end of
 // every interval, until the last interval or ctx ends. The reading at the
 // start is returned; the others go to their slots.
-func (t *timeline) sampleProc(ctx context.Context, pid int) (ProcSample, bool) {
+func (t *timeline) sampleProc(ctx context.Context, pid int, heapGoal func(context.Context) int64) (ProcSample, bool) {
 	if pid <= 0 || len(t.slots) == 0 {
 		return ProcSample{}, false
 	}
 	if !sleepUntil(ctx, t.start) {
 		return ProcSample{}, false
 	}
-	first, err := ReadProc(pid)
+	read := func() (ProcSample, error) {
+		p, err := ReadProc(pid)
+		if err == nil && heapGoal != nil {
+			p.HeapGoal = heapGoal(ctx)
+		}
+		return p, err
+	}
+	first, err := read()
 	if err != nil {
 		return ProcSample{}, false
 	}
@@ -164,7 +182,7 @@ func (t *timeline) sampleProc(ctx context.Context, pid int) (ProcSample, bool) {
 		if !sleepUntil(ctx, t.slotEnd(i)) {
 			break
 		}
-		if p, err := ReadProc(pid); err == nil {
+		if p, err := read(); err == nil {
 			t.slots[i].proc, t.slots[i].hasProc = p, true
 		}
 	}
@@ -219,6 +237,10 @@ func (t *timeline) samples(now time.Time, first ProcSample, hasFirst bool) ([]Sa
 		if s.hasProc {
 			rss, anon := float64(s.proc.RSS)/(1<<20), float64(s.proc.RSSAnon)/(1<<20)
 			sm.RSSMiB, sm.RSSAnonMiB = &rss, &anon
+			if s.proc.HeapGoal > 0 {
+				goal := float64(s.proc.HeapGoal) / (1 << 20)
+				sm.HeapGoalMiB = &goal
+			}
 			if hasPrev {
 				if wall := s.proc.Taken.Sub(prev.Taken).Seconds(); wall > 0 {
 					cores := (s.proc.CPU - prev.CPU).Seconds() / wall
@@ -264,10 +286,43 @@ func summarize(ss []Sample, every time.Duration, first ProcSample, hasFirst bool
 	}
 	sum.GrowthMiB = sum.RSSEndMiB - sum.RSSWarmupMiB
 	sum.AnonGrowthMiB = sum.AnonEndMiB - sum.AnonWarmupMiB
+	var anon, goal [][2]float64 // (t minutes, MiB), the window's start included
+	anon = append(anon, [2]float64{0, sum.AnonWarmupMiB})
+	if first.HeapGoal > 0 {
+		sum.HeapGoalWarmupMiB = float64(first.HeapGoal) / (1 << 20)
+		sum.HeapGoalMaxMiB, sum.HeapGoalEndMiB = sum.HeapGoalWarmupMiB, sum.HeapGoalWarmupMiB
+		goal = append(goal, [2]float64{0, sum.HeapGoalWarmupMiB})
+	}
+	for _, s := range ss {
+		if s.RSSAnonMiB != nil {
+			anon = append(anon, [2]float64{s.TSec / 60, *s.RSSAnonMiB})
+		}
+		if s.HeapGoalMiB != nil {
+			sum.HeapGoalMaxMiB = max(sum.HeapGoalMaxMiB, *s.HeapGoalMiB)
+			sum.HeapGoalEndMiB = *s.HeapGoalMiB
+			goal = append(goal, [2]float64{s.TSec / 60, *s.HeapGoalMiB})
+		}
+	}
+	sum.AnonTrendMiBMin, sum.HeapGoalTrendMiBMin = slope(anon), slope(goal)
 	if sum.RSSWarmupMiB > 0 {
 		sum.GrowthPct = 100 * sum.GrowthMiB / sum.RSSWarmupMiB
 	}
 	return sum
+}
+
+// slope is the least-squares slope of y over x; 0 with fewer than two
+// distinct x.
+func slope(pts [][2]float64) float64 {
+	n := float64(len(pts))
+	var sx, sy, sxx, sxy float64
+	for _, p := range pts {
+		sx, sy, sxx, sxy = sx+p[0], sy+p[1], sxx+p[0]*p[0], sxy+p[0]*p[1]
+	}
+	d := n*sxx - sx*sx
+	if len(pts) < 2 || d <= 1e-12 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
 }
 
 // median of sorted values.
@@ -290,8 +345,12 @@ func (r *Result) writeSamples(w io.Writer) {
 	if s.RSSWarmupMiB > 0 {
 		fmt.Fprintf(w, "server RSS: %.1f MiB after warm-up, max %.1f MiB, end %.1f MiB, growth %+.1f MiB (%+.1f%%)\n",
 			s.RSSWarmupMiB, s.RSSMaxMiB, s.RSSEndMiB, s.GrowthMiB, s.GrowthPct)
-		fmt.Fprintf(w, "server RSS anonymous (heap, stacks): %.1f MiB after warm-up, max %.1f MiB, end %.1f MiB, growth %+.1f MiB\n",
-			s.AnonWarmupMiB, s.AnonMaxMiB, s.AnonEndMiB, s.AnonGrowthMiB)
+		fmt.Fprintf(w, "server RSS anonymous (heap, stacks): %.1f MiB after warm-up, max %.1f MiB, end %.1f MiB, growth %+.1f MiB, trend %+.2f MiB/min\n",
+			s.AnonWarmupMiB, s.AnonMaxMiB, s.AnonEndMiB, s.AnonGrowthMiB, s.AnonTrendMiBMin)
+	}
+	if s.HeapGoalWarmupMiB > 0 {
+		fmt.Fprintf(w, "server Go heap goal (2 x live after GC): %.1f MiB after warm-up, max %.1f MiB, end %.1f MiB, trend %+.2f MiB/min\n",
+			s.HeapGoalWarmupMiB, s.HeapGoalMaxMiB, s.HeapGoalEndMiB, s.HeapGoalTrendMiBMin)
 	}
 }
 
@@ -300,20 +359,23 @@ func (r *Result) WriteSamples(w io.Writer) {
 	if len(r.Samples) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "%8s %8s %9s %8s %9s %7s %9s %9s %7s\n", "t s", "flows", "flows/s", "steps", "p99 ms", "errors",
-		"RSS MiB", "anon MiB", "cores")
+	fmt.Fprintf(w, "%8s %8s %9s %8s %9s %7s %9s %9s %9s %7s\n", "t s", "flows", "flows/s", "steps", "p99 ms", "errors",
+		"RSS MiB", "anon MiB", "heap goal", "cores")
 	for _, s := range r.Samples {
-		rss, anon, cores := "-", "-", "-"
+		rss, anon, goal, cores := "-", "-", "-", "-"
 		if s.RSSMiB != nil {
 			rss = fmt.Sprintf("%.1f", *s.RSSMiB)
 		}
 		if s.RSSAnonMiB != nil {
 			anon = fmt.Sprintf("%.1f", *s.RSSAnonMiB)
 		}
+		if s.HeapGoalMiB != nil {
+			goal = fmt.Sprintf("%.1f", *s.HeapGoalMiB)
+		}
 		if s.CPUCores != nil {
 			cores = fmt.Sprintf("%.2f", *s.CPUCores)
 		}
-		fmt.Fprintf(w, "%8.1f %8d %9.1f %8d %9.2f %7d %9s %9s %7s\n", s.TSec, s.Flows, s.FlowsPerSec, s.Steps, s.StepP99Ms,
-			s.Errors, rss, anon, cores)
+		fmt.Fprintf(w, "%8.1f %8d %9.1f %8d %9.2f %7d %9s %9s %9s %7s\n", s.TSec, s.Flows, s.FlowsPerSec, s.Steps, s.StepP99Ms,
+			s.Errors, rss, anon, goal, cores)
 	}
 }

@@ -37,6 +37,9 @@ func TestRun_Samples(t *testing.T) {
 			s.CPUCores == nil || *s.CPUCores < 0 {
 			t.Errorf("sample %d: no server figures: %+v", i, s)
 		}
+		if s.HeapGoalMiB == nil || *s.HeapGoalMiB != 4 {
+			t.Errorf("sample %d: heap goal %v, want the 4 MiB the server's /metrics says", i, s.HeapGoalMiB)
+		}
 		if s.Steps > 0 && s.StepP99Ms <= 0 || s.Steps == 0 && s.StepP99Ms != 0 {
 			t.Errorf("sample %d: %d steps, p99 %v", i, s.Steps, s.StepP99Ms)
 		}
@@ -57,6 +60,9 @@ func TestRun_Samples(t *testing.T) {
 	}
 	if sum.P99MinMs > sum.P99MedianMs || sum.P99MedianMs > sum.P99MaxMs {
 		t.Fatalf("p99 summary %+v", sum)
+	}
+	if sum.HeapGoalWarmupMiB != 4 || sum.HeapGoalMaxMiB != 4 || sum.HeapGoalEndMiB != 4 || sum.HeapGoalTrendMiBMin != 0 {
+		t.Fatalf("heap goal summary %+v", sum)
 	}
 	var table, series strings.Builder
 	res.WriteTable(&table)
@@ -157,18 +163,31 @@ func TestSummarize(t *testing.T) {
 	t.Parallel()
 	f := func(v float64) *float64 { return &v }
 	ss := []Sample{
-		{Steps: 10, StepP99Ms: 4, RSSMiB: f(110), RSSAnonMiB: f(60)},
-		{Steps: 0, RSSMiB: f(130), RSSAnonMiB: f(70)}, // no steps: no p99
-		{Steps: 10, StepP99Ms: 2, RSSMiB: f(120), RSSAnonMiB: f(50)},
-		{Steps: 10, StepP99Ms: 9},
-		{Steps: 10, StepP99Ms: 3, RSSMiB: f(125), RSSAnonMiB: f(52)},
+		{TSec: 30, Steps: 10, StepP99Ms: 4, RSSMiB: f(110), RSSAnonMiB: f(60), HeapGoalMiB: f(21)},
+		{TSec: 60, Steps: 0, RSSMiB: f(130), RSSAnonMiB: f(70), HeapGoalMiB: f(22)}, // no steps: no p99
+		{TSec: 90, Steps: 10, StepP99Ms: 2, RSSMiB: f(120), RSSAnonMiB: f(50), HeapGoalMiB: f(23)},
+		{TSec: 120, Steps: 10, StepP99Ms: 9},
+		{TSec: 150, Steps: 10, StepP99Ms: 3, RSSMiB: f(125), RSSAnonMiB: f(52), HeapGoalMiB: f(25)},
 	}
-	sum := summarize(ss, 10*time.Second, ProcSample{RSS: 100 << 20, RSSAnon: 50 << 20}, true)
+	sum := summarize(ss, 10*time.Second, ProcSample{RSS: 100 << 20, RSSAnon: 50 << 20, HeapGoal: 20 << 20}, true)
 	want := SampleSummary{EverySec: 10, Intervals: 5, P99MinMs: 2, P99MedianMs: 3.5, P99MaxMs: 9,
 		RSSWarmupMiB: 100, RSSMaxMiB: 130, RSSEndMiB: 125, GrowthMiB: 25, GrowthPct: 25,
-		AnonWarmupMiB: 50, AnonMaxMiB: 70, AnonEndMiB: 52, AnonGrowthMiB: 2}
+		AnonWarmupMiB: 50, AnonMaxMiB: 70, AnonEndMiB: 52, AnonGrowthMiB: 2,
+		HeapGoalWarmupMiB: 20, HeapGoalMaxMiB: 25, HeapGoalEndMiB: 25}
+	// The heap goal rises 2 MiB a minute; the anonymous
+	// set's points at 0, 0.5, 1, 1.5 and 2.5 minutes: 50, 60, 70, 50, 52.
+	if d := sum.HeapGoalTrendMiBMin - 2; d > 1e-6 || d < -1e-6 {
+		t.Errorf("heap goal trend %v", sum.HeapGoalTrendMiBMin)
+	}
+	if d := sum.AnonTrendMiBMin - (-1.4054054); d > 1e-6 || d < -1e-6 {
+		t.Errorf("anonymous trend %v", sum.AnonTrendMiBMin)
+	}
+	sum.HeapGoalTrendMiBMin, sum.AnonTrendMiBMin = 0, 0
 	if *sum != want {
 		t.Fatalf("got %+v\nwant %+v", *sum, want)
+	}
+	if slope([][2]float64{{1, 5}}) != 0 || slope([][2]float64{{1, 5}, {1, 7}}) != 0 {
+		t.Error("slope of a single x is not 0")
 	}
 }
 
