@@ -106,12 +106,15 @@ func reread(t *time.Time, omitZero bool) bool {
 		*t = time.Time{}
 		return true
 	}
-	b, err := t.MarshalJSON()
+	// MarshalJSON and UnmarshalJSON are these two with quotes around the
+	// text; a buffer on the stack spares their allocation.
+	var buf [64]byte
+	b, err := t.AppendText(buf[:0])
 	if err != nil {
 		return false
 	}
 	var u time.Time
-	if err := u.UnmarshalJSON(b); err != nil {
+	if err := u.UnmarshalText(b); err != nil {
 		return false
 	}
 	*t = u

@@ -352,3 +352,46 @@ func TestStore_OTPFill(t *testing.T) {
 		return nil
 	})
 }
+
+// A transaction that touches two payments remembers each one's order
+// (the second one's in the map): moving the second one's order twice
+// leaves exactly its last order indexed, and the first one's untouched.
+func TestStore_TwoPaymentsOrders(t *testing.T) {
+	s := newTestStore(t)
+	p1, p2 := paymenttest.SamplePayment("tid-a", time.Now()), paymenttest.SamplePayment("tid-b", time.Now())
+	p1.OrderID, p2.OrderID = "o-a", "o-b"
+	for _, p := range []*payment.Payment{p1, p2} {
+		if err := putPayment(s, p, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.Update(context.Background(), func(tx payment.Tx) error {
+		a, err := tx.Payment("tid-a")
+		if err != nil {
+			return err
+		}
+		b, err := tx.Payment("tid-b")
+		if err != nil {
+			return err
+		}
+		for _, o := range []string{"o-b2", "o-b3"} {
+			b.OrderID = o
+			if err := tx.PutPayment(b); err != nil {
+				return err
+			}
+		}
+		return tx.PutPayment(a)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.db.View(func(btx *bolt.Tx) error {
+		got := map[string]string{}
+		_ = btx.Bucket(bucketOrders).ForEach(func(k, v []byte) error { got[string(k)] = string(v); return nil })
+		want := map[string]string{p1.CPID + "\x00o-a": "tid-a", p2.CPID + "\x00o-b3": "tid-b"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("orders index %q, want %q", got, want)
+		}
+		return nil
+	})
+}

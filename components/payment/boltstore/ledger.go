@@ -11,6 +11,7 @@ import (
 
 // orderRef is the part of a stored payment the order index needs.
 type orderRef struct {
+	TID       string    `json:"tid"`
 	CPID      string    `json:"cp_id"`
 	OrderID   string    `json:"order_id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -66,12 +67,26 @@ func (t *tx) payment(tid string) (*payment.Payment, error) {
 	return p, nil
 }
 
-// remember keeps p's order fields as stored now (see tx.refs).
+// remember keeps p's order fields as stored now (see tx.ref1).
 func (t *tx) remember(p *payment.Payment) {
+	r := orderRef{TID: p.TID, CPID: p.CPID, OrderID: p.OrderID, CreatedAt: p.CreatedAt}
+	if t.ref1.TID == "" || t.ref1.TID == p.TID {
+		t.ref1 = r
+		return
+	}
 	if t.refs == nil {
 		t.refs = make(map[string]orderRef, 1)
 	}
-	t.refs[p.TID] = orderRef{CPID: p.CPID, OrderID: p.OrderID, CreatedAt: p.CreatedAt}
+	t.refs[p.TID] = r
+}
+
+// remembered returns the order fields remember kept for tid.
+func (t *tx) remembered(tid string) (orderRef, bool) {
+	if t.ref1.TID != "" && t.ref1.TID == tid {
+		return t.ref1, true
+	}
+	r, ok := t.refs[tid]
+	return r, ok
 }
 
 // PaymentByOrder returns the payment the order index names: of the
@@ -146,7 +161,7 @@ func (t *tx) putPayment(p *payment.Payment) error {
 
 // ref returns the order fields of the stored payment tid; nil if none.
 func (t *tx) ref(tid []byte) (*orderRef, error) {
-	if r, ok := t.refs[string(tid)]; ok {
+	if r, ok := t.remembered(string(tid)); ok {
 		return &r, nil
 	}
 	data := t.btx.Bucket(bucketPayments).Get(tid)

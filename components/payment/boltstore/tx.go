@@ -16,10 +16,12 @@ import (
 type tx struct {
 	btx  *bolt.Tx
 	done bool
-	// refs holds the order fields of each payment this transaction read or
-	// wrote, so that PutPayment after Payment (every update) does not
-	// decode the stored payment again: only this transaction writes to it
-	// until it ends.
+	// ref1 and refs hold the order fields of each payment this transaction
+	// read or wrote, so that PutPayment after Payment (every update) does
+	// not decode the stored payment again: only this transaction writes to
+	// it until it ends. ref1 is the first payment's (most transactions
+	// touch one, and need no map), refs the others'.
+	ref1 orderRef
 	refs map[string]orderRef
 	dec  *decoded // the store's decoded payments
 }
