@@ -9,12 +9,14 @@
 # stacks and RssFile mostly the mmap'd session file), then runs
 # `tuna loadgen` against it for SCALE_SECONDS. One line per N:
 #
-#   scale: N live  record <bytes>  file <MiB>  <bytes>/session  ready <s>  rss idle <MiB> (anon <MiB>, file <MiB>)  peak <MiB>  <flows/s> flows/s  failed <n>  <step> <p50>/<p99> …
+#   scale: N live  record <bytes>  file <MiB>  <bytes>/session  ready <s>  rss idle <MiB> (anon <MiB>, file <MiB>)  peak <MiB> (anon <MiB>)  <flows/s> flows/s  failed <n>  <step> <p50>/<p99> …
 #
 # (record: a seeded session's stored record, header and JSON; file: the
 # session file after seeding, and its size per session, B-tree pages, free
 # space and growth slack included; ready: from start to /readyz answering;
-# latencies in ms; peak: the largest VmRSS loadgen sampled under load),
+# latencies in ms; peak: the server's VmHWM after the load, and in
+# brackets the largest RssAnon sampled each second under load: the heap and
+# stacks without the mapped files' pages, which grow with the flows run),
 # and last the ratio of the largest N's p50 to the smallest N's, per step
 # (the target: within 1.20).
 # The loadgen flows add sessions of their own as they run (about flows/s
@@ -83,15 +85,15 @@ for n in "${counts[@]}"; do
 
 	f=$out/load-$n.json
 	"$tmp/tuna" loadgen --url "$url" --concurrency "$conc" --duration "${secs}s" --warmup "$warmup" \
-		--server-pid "$pid" --json "$f" >"$out/load-$n.txt" 2>"$out/load-$n.progress" ||
+		--server-pid "$pid" --sample-every 1s --json "$f" >"$out/load-$n.txt" 2>"$out/load-$n.progress" ||
 		die "the load run with $n sessions failed: $(tail -3 "$out/load-$n.progress"; cat "$out/load-$n.txt")"
 	stop_server
 	rm -rf "$data"
 
-	line=$(printf 'scale: %7d live  record %4d B  file %7.1f MiB  %4.0f B/session  ready %4.1fs  rss idle %6.1f MiB (anon %5.1f, file %6.1f)  peak %6.1f MiB  %6.1f flows/s  failed %s' \
+	line=$(printf 'scale: %7d live  record %4d B  file %7.1f MiB  %4.0f B/session  ready %4.1fs  rss idle %6.1f MiB (anon %5.1f, file %6.1f)  peak %6.1f MiB (anon %5.1f)  %6.1f flows/s  failed %s' \
 		"$n" "$record" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')" "$(awk -v b="$bytes" -v n="$n" 'BEGIN { print b / n }')" \
 		"$ready" "$rss" "$anon" "$file" \
-		"$(peak "$f")" \
+		"$(peak "$f")" "$(sfield "$f" rss_anon_max_mib)" \
 		"$(field "$f" flows_per_sec)" "$(field "$f" failed_flows)")
 	for s in "${steps[@]}"; do
 		line+=$(printf '  %s %.2f/%.2f' "$s" "$(latency "$f" "$s" p50_ms)" "$(latency "$f" "$s" p99_ms)")
