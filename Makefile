@@ -26,6 +26,7 @@ check:
 fuzz:
 	$(GO) test ./server -run='^$$' -fuzz=FuzzParseBody -fuzztime=$(FUZZTIME)
 	$(GO) test ./session -run='^$$' -fuzz=FuzzDecodeBinary -fuzztime=$(FUZZTIME)
+	$(GO) test ./components/payment/boltstore -run='^$$' -fuzz=FuzzMarshalPayment -fuzztime=$(FUZZTIME)
 	$(GO) test ./engine -run='^$$' -fuzz=FuzzParseProtocol -fuzztime=$(FUZZTIME)
 	$(GO) test ./components/payment/window -run='^$$' -fuzz=FuzzResend -fuzztime=$(FUZZTIME)
 	$(GO) test ./components/payment/window -run='^$$' -fuzz=FuzzReturnURL -fuzztime=$(FUZZTIME)

@@ -139,7 +139,7 @@ func (t *tx) putPayment(p *payment.Payment) error {
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(p)
+	raw, err := marshalPayment(p)
 	if err != nil {
 		return err
 	}
