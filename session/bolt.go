@@ -25,8 +25,9 @@ var (
 
 // appendFill is how full bbolt fills a page it splits in the expiry
 // index: its keys begin with the expiry, so new ones land at the right-hand
-// end and a page, once split, is only ever emptied by the sweep. bbolt's
-// default (half full) left the index twice the size of what it holds. The
+// end, and a page, once split, only loses keys (a session's next step moves
+// its key to the end; the sweep takes the oldest). bbolt's default (half
+// full) left the index twice the size of what it holds. The
 // sessions bucket keeps the default: a session grows with each step after
 // it is created, and its page needs the room (filled to 90 % at a split,
 // it ended 59 % full instead of 81 %).
