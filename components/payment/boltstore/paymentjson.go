@@ -11,7 +11,8 @@ import (
 
 // marshalPayment is json.Marshal(p), byte for byte, without reflection: a
 // payment is encoded on every update, inside the group commit's serial
-// section (json.Marshal 15.7 µs and 16 allocations a payment). Strings are
+// section (a flow's payment: 5.4 µs and 8 allocations with json.Marshal,
+// 1.6 µs and 1 here, BenchmarkMarshalPayment). Strings are
 // copied as they are when JSON writes them so (printable ASCII other than
 // " \ < > &, and any other valid UTF-8 but U+2028 and U+2029); any other
 // string goes through encoding/json itself, so the escaping is its own.
