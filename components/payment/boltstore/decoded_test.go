@@ -96,16 +96,20 @@ func checkSame(t *testing.T, name string, p *payment.Payment) (accepted bool) {
 	return ok
 }
 
-func TestDecoded_SameAsJSON(t *testing.T) {
+// timeShapes are times in every shape JSON treats apart: locations, a
+// monotonic reading, zeros, a year it cannot write, an offset in seconds.
+func timeShapes(t *testing.T) map[string]func() time.Time {
+	t.Helper()
 	seoul, err := time.LoadLocation("Asia/Seoul")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := time.Date(2026, 11, 21, 18, 30, 15, 123456789, time.UTC)
-	times := map[string]func() time.Time{
+	return map[string]func() time.Time{
 		"utc":              func() time.Time { return base },
 		"local":            func() time.Time { return base.Local() },
 		"seoul":            func() time.Time { return base.In(seoul) },
+		"whole second":     func() time.Time { return base.Truncate(time.Second).In(seoul) },
 		"monotonic":        func() time.Time { return time.Now() },
 		"monotonic seoul":  func() time.Time { return time.Now().In(seoul) },
 		"fixed":            func() time.Time { return base.In(time.FixedZone("X", -5*3600-1800)) },
@@ -115,6 +119,10 @@ func TestDecoded_SameAsJSON(t *testing.T) {
 		"offset seconds":   func() time.Time { return base.In(time.FixedZone("LMT", 30472)) },
 		"unix zero, local": func() time.Time { return time.Unix(0, 0) },
 	}
+}
+
+func TestDecoded_SameAsJSON(t *testing.T) {
+	times := timeShapes(t)
 	for name, at := range times {
 		var p payment.Payment
 		fill(t, reflect.ValueOf(&p).Elem(), at)

@@ -34,21 +34,7 @@ var jsonStrings = []string{
 }
 
 func TestMarshalPayment_SameAsJSON(t *testing.T) {
-	seoul, err := time.LoadLocation("Asia/Seoul")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2026, 11, 21, 18, 30, 15, 123456789, time.UTC)
-	times := map[string]func() time.Time{
-		"utc":            func() time.Time { return base },
-		"seoul":          func() time.Time { return base.In(seoul) },
-		"monotonic":      func() time.Time { return time.Now() },
-		"whole second":   func() time.Time { return base.Truncate(time.Second).In(seoul) },
-		"zero":           func() time.Time { return time.Time{} },
-		"zero in seoul":  func() time.Time { return time.Time{}.In(seoul) },
-		"year 10000":     func() time.Time { return time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
-		"offset seconds": func() time.Time { return base.In(time.FixedZone("LMT", 30472)) },
-	}
+	times := timeShapes(t)
 	for name, at := range times {
 		var p payment.Payment
 		fill(t, reflect.ValueOf(&p).Elem(), at)
@@ -77,7 +63,7 @@ func TestMarshalPayment_SameAsJSON(t *testing.T) {
 	for _, n := range []int64{0, -1, 1 << 62, -1 << 63} {
 		q := p
 		q.Amount, q.Cancelled, q.Refunded = n, n, n
-		q.Cancels = []payment.Cancel{{Amount: n, RequestedAt: base}}
+		q.Cancels = []payment.Cancel{{Amount: n, RequestedAt: times["utc"]()}}
 		sameAsJSON(t, "numbers", &q)
 	}
 	q := p
