@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCH    ?= .
 
-.PHONY: run test build check fuzz bench ab profile scale reload soak microbench clean
+.PHONY: run test build check fuzz bench ab overhead profile scale reload soak microbench clean
 
 ## run: serve on the embedded defaults (127.0.0.1:8080, admin on 127.0.0.1:8081)
 run:
@@ -38,6 +38,10 @@ bench:
 ## ab: two builds under load at the same time, swapped pair by pair (AB_A ref, AB_B ref or worktree, AB_PREFIX, AB_PAIRS)
 ab:
 	./bench/ab.sh
+
+## overhead: the engine's CPU per payment flow over hand-written handlers, in one process (OVERHEAD_ROUNDS, OVERHEAD_FLOWS)
+overhead:
+	./bench/overhead.sh
 
 ## profile: CPU and heap profiles of TUNA under load, in profiles/ (PROFILE_SECONDS, PROFILE_PREFIX)
 profile:

@@ -44,6 +44,11 @@ type config struct {
 	BenchEndpoints bool                      `yaml:"bench_endpoints" flag:"bench-endpoints" usage:"serve POST /bench/floor and /baseline/* for tuna loadgen (benchmarks only)"`
 	Pprof          bool                      `yaml:"pprof" flag:"pprof" usage:"serve Go's profiles at /admin/debug/pprof/ on the admin listener (behind the admin token)"`
 	Components     map[string]map[string]any `yaml:"components"`
+
+	// noSync (never set by a flag or a file) skips fsync in the embedded
+	// stores and keeps the sandbox carrier's books in memory: the
+	// in-process benchmarks measure CPU, not the disk.
+	noSync bool
 }
 
 func defaultConfig() config {

@@ -116,7 +116,11 @@ func openCarrier(cfg config, sandbox bool, log *zap.Logger) (payment.Carrier, er
 	if !sandbox {
 		return nil, errors.New("live mode needs --carrier URL")
 	}
-	return sim.New(&sim.Options{Path: filepath.Join(cfg.Data, "sandbox-carrier.db"), Log: log.Named("carrier")})
+	path := filepath.Join(cfg.Data, "sandbox-carrier.db")
+	if cfg.noSync {
+		path = ""
+	}
+	return sim.New(&sim.Options{Path: path, Log: log.Named("carrier")})
 }
 
 func keyPath(cfg config) string {

@@ -56,55 +56,81 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.Store) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	shared := components.NewShared()
-	defer shared.Close()
-	svc, err := openPayment(ctx, cfg, log, shared)
+	a, err := newApp(ctx, cfg, log, store)
 	if err != nil {
 		return err
 	}
-	if _, err := svc.Recover(ctx); err != nil {
-		return fmt.Errorf("payment recovery at start-up: %w", err)
-	}
-	comps, closeComps, err := buildComponents(cfg, log, shared)
-	if err != nil {
-		return err
-	}
-	defer closeComps()
-	eng, err := engine.New(engine.Options{
-		Scripts: cfg.Scripts, Protocols: cfg.Protocols, Store: store, Components: comps,
-		Log: log, PoolMin: cfg.PoolMin, PoolMax: cfg.PoolMax, Registerer: reg,
-	})
-	if err != nil {
-		return fmt.Errorf("loading scripts and protocols:\n%w", err)
-	}
-	token, err := adminToken(cfg, log)
-	if err != nil {
-		return err
-	}
+	defer a.close()
 	pub, adm, err := listen(cfg)
 	if err != nil {
 		return err
 	}
 	if cfg.Watch {
 		go func() {
-			if err := eng.Watch(ctx, cfg.Debounce); err != nil {
+			if err := a.eng.Watch(ctx, cfg.Debounce); err != nil {
 				log.Error("hot reload is off", zap.Error(err))
 			}
 		}()
 	}
 	go sweep(ctx, store, cfg, log)
-	go reloadOnHangup(ctx, eng)
-	go recoverLoop(ctx, svc, cfg.RecoverEvery, log)
-	go payment.RunWebhooks(ctx, svc, time.Second, log)
+	go reloadOnHangup(ctx, a.eng)
+	go recoverLoop(ctx, a.svc, cfg.RecoverEvery, log)
+	go payment.RunWebhooks(ctx, a.svc, time.Second, log)
+	return a.srv.Serve(ctx, pub, adm)
+}
+
+// app is what `tuna serve` serves, built but not yet listening or running
+// its background loops: the in-process benchmarks drive its handler.
+type app struct {
+	srv   *server.Server
+	eng   *engine.Engine
+	svc   *payment.Service
+	close func()
+}
+
+func newApp(ctx context.Context, cfg config, log *zap.Logger, store session.Store) (a *app, err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	shared := components.NewShared()
+	defer func() {
+		if err != nil {
+			shared.Close()
+		}
+	}()
+	svc, err := openPayment(ctx, cfg, log, shared)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := svc.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("payment recovery at start-up: %w", err)
+	}
+	comps, closeComps, err := buildComponents(cfg, log, shared)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			closeComps()
+		}
+	}()
+	eng, err := engine.New(engine.Options{
+		Scripts: cfg.Scripts, Protocols: cfg.Protocols, Store: store, Components: comps,
+		Log: log, PoolMin: cfg.PoolMin, PoolMax: cfg.PoolMax, Registerer: reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading scripts and protocols:\n%w", err)
+	}
+	token, err := adminToken(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	key, err := serverKey(keyPath(cfg))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pay, err := payWindow(eng, svc, key, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mounts := publicMounts(cfg.Mode == "sandbox", svc.Handler(cfg.Mode == "sandbox"))
 	mounts["/pay/*"] = pay
@@ -120,7 +146,7 @@ func serveWith(ctx context.Context, cfg config, log *zap.Logger, store session.S
 	}
 	srv := server.New(server.Options{Engine: eng, Log: log, Gatherer: reg, AdminToken: token, Mounts: mounts,
 		AdminMounts: adminMounts})
-	return srv.Serve(ctx, pub, adm)
+	return &app{srv: srv, eng: eng, svc: svc, close: func() { closeComps(); shared.Close() }}, nil
 }
 
 func listen(cfg config) (net.Listener, net.Listener, error) {

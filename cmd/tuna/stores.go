@@ -43,7 +43,7 @@ func openSessions(cfg config, log *zap.Logger) (session.Store, error) {
 // every instance (migrated at start-up), or the embedded bbolt file in DATA.
 func openPaymentStore(ctx context.Context, cfg config) (payment.Store, error) {
 	if cfg.DB == "" {
-		s, err := boltstore.Open(filepath.Join(cfg.Data, "payment.db"), nil)
+		s, err := boltstore.Open(filepath.Join(cfg.Data, "payment.db"), &boltstore.Options{NoSync: cfg.noSync})
 		if err != nil {
 			return nil, fmt.Errorf("payment store: %w", err)
 		}
