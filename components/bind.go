@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"unicode"
 
@@ -256,7 +257,7 @@ func convertArg(v goja.Value, t reflect.Type) (reflect.Value, error) {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		s, ok := v.Export().(string)
+		s, ok := String(v)
 		if !ok {
 			return reflect.Value{}, fmt.Errorf("must be a string, got %s", typeName(v))
 		}
@@ -299,21 +300,33 @@ func convertInt(v goja.Value, t reflect.Type) (reflect.Value, error) {
 }
 
 func number(v goja.Value) (float64, bool) {
-	switch x := v.Export().(type) {
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	switch v.ExportType() {
+	case typeInt64:
+		return v.ToFloat(), true
+	case typeFloat64:
+		f := v.ToFloat()
+		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 	}
 	return 0, false
 }
+
+// What goja's numbers export as: ExportType tells them apart without
+// boxing the value as Export does.
+var (
+	typeInt64   = reflect.TypeFor[int64]()
+	typeFloat64 = reflect.TypeFor[float64]()
+)
 
 func typeName(v goja.Value) string {
 	if goja.IsNull(v) {
 		return "null"
 	}
 	if o, ok := v.(*goja.Object); ok {
-		return "an " + o.ClassName()
+		c := o.ClassName()
+		if c != "" && strings.ContainsRune("AEIOU", rune(c[0])) {
+			return "an " + c
+		}
+		return "a " + c
 	}
 	switch v.Export().(type) {
 	case string:

@@ -88,8 +88,11 @@ func notJSON(path *valuePath, what string) error {
 }
 
 func exportPrimitive(v goja.Value, path *valuePath) (any, error) {
+	if s, ok := String(v); ok {
+		return s, nil
+	}
 	switch x := v.Export().(type) {
-	case string, bool:
+	case bool:
 		return x, nil
 	case int64:
 		return float64(x), nil
@@ -101,6 +104,16 @@ func exportPrimitive(v goja.Value, path *valuePath) (any, error) {
 	default:
 		return nil, notJSON(path, fmt.Sprintf("a %T", x))
 	}
+}
+
+// String is v's text if v is a JS string, as v.Export() would give it,
+// without boxing it in an interface (an allocation per string crossing to
+// Go).
+func String(v goja.Value) (string, bool) {
+	if s, ok := v.(goja.String); ok {
+		return s.String(), true
+	}
+	return "", false
 }
 
 func exportArray(obj *goja.Object, path *valuePath, depth int) (any, error) {

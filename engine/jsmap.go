@@ -49,7 +49,7 @@ func (m *jsMap) Keys() []string              { return nil }
 func (m *jsMap) JSONValue() any              { return m.data }
 
 func (m *jsMap) key(fc goja.FunctionCall, method string) string {
-	k, ok := fc.Argument(0).Export().(string)
+	k, ok := components.String(fc.Argument(0))
 	if !ok {
 		panic(m.rt.NewTypeError("%s.%s: the key must be a string", m.name, method))
 	}
