@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -506,5 +507,37 @@ func TestRun_ConcurrentStepsOnOneTID_Bolt(t *testing.T) {
 	s, err := store.Load(context.Background(), resp.TID)
 	if err != nil || s.Data["COUNT"] != float64(50) || s.Version != 51 {
 		t.Fatalf("COUNT %v, version %d, err %v: an update was lost", s.Data["COUNT"], s.Version, err)
+	}
+}
+
+// reqMap reads the request's parameters as they came, whichever of its
+// methods a script uses, and a script can keep it, log it (masked) and
+// pass it on as a map of strings.
+func TestRun_ReqMap(t *testing.T) {
+	h := newHarness(t, flowDir)
+	tid := h.begin()
+	r := h.ok("flow", "reqmap", p("TID", tid, "MARK", "a", "SECRET_WORD", "swordfish"))
+	if r.Result != engine.ResultSuccess {
+		t.Fatalf("%+v", r)
+	}
+	req := `{"MARK":"a","SECRET_WORD":"swordfish","TID":"` + tid + `"}`
+	want := map[string]any{
+		"get": "a", "missing": nil, "has": "true,false", "size": float64(3), "empty": false,
+		"keys": "MARK,SECRET_WORD,TID", "json": req, "text": req, "copy": "a",
+	}
+	if seen := r.Data["seen"]; !reflect.DeepEqual(seen, want) {
+		t.Errorf("seen %#v\nwant %#v", seen, want)
+	}
+	s, err := h.store.Load(context.Background(), tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]any{"MARK": "a", "SECRET_WORD": "swordfish", "TID": tid}
+	if !reflect.DeepEqual(s.Data["REQ"], kept) || s.Data["MARK"] != "a" || s.Data["TID"] != tid {
+		t.Errorf("session data %v", s.Data)
+	}
+	lines := h.logs.FilterMessageSnippet("request").All()
+	if len(lines) != 1 || strings.Contains(lines[0].Message, "swordfish") || !strings.Contains(lines[0].Message, `"MARK":"a"`) {
+		t.Errorf("log %+v", lines)
 	}
 }

@@ -18,7 +18,12 @@ type jsMap struct {
 	rt       *goja.Runtime
 	readOnly bool
 	data     map[string]any
-	methods  map[string]goja.Value
+	// params, when set, is reqMap's data as the request gave it, read
+	// as is: a step that only gets parameters never converts them (a map
+	// and a boxed string per parameter); values converts them for the
+	// methods that need JSON values.
+	params  map[string]string
+	methods map[string]goja.Value
 }
 
 var _ goja.DynamicObject = (*jsMap)(nil)
@@ -46,7 +51,26 @@ func (m *jsMap) Set(string, goja.Value) bool { return false }
 func (m *jsMap) Has(key string) bool         { return m.methods[key] != nil }
 func (m *jsMap) Delete(string) bool          { return false }
 func (m *jsMap) Keys() []string              { return nil }
-func (m *jsMap) JSONValue() any              { return m.data }
+func (m *jsMap) JSONValue() any              { return m.values() }
+
+// values is the map's data as JSON values: for request parameters, a new
+// map each time, so that what a script keeps or passes on is its own.
+func (m *jsMap) values() map[string]any {
+	if m.params == nil {
+		return m.data
+	}
+	data := make(map[string]any, len(m.params))
+	for k, v := range m.params {
+		data[k] = v
+	}
+	return data
+}
+
+// set gives the map the data of a step: JSON values, or request
+// parameters.
+func (m *jsMap) set(data map[string]any, params map[string]string) {
+	m.data, m.params = data, params
+}
 
 func (m *jsMap) key(fc goja.FunctionCall, method string) string {
 	k, ok := components.String(fc.Argument(0))
@@ -70,7 +94,15 @@ func (m *jsMap) value(v any, ok bool) goja.Value {
 }
 
 func (m *jsMap) get(fc goja.FunctionCall) goja.Value {
-	v, ok := m.data[m.key(fc, "get")]
+	k := m.key(fc, "get")
+	if m.params != nil {
+		s, ok := m.params[k]
+		if !ok {
+			return goja.Null()
+		}
+		return m.rt.ToValue(s)
+	}
+	v, ok := m.data[k]
 	return m.value(v, ok)
 }
 
@@ -100,7 +132,12 @@ func (m *jsMap) putAll(fc goja.FunctionCall) goja.Value {
 }
 
 func (m *jsMap) containsKey(fc goja.FunctionCall) goja.Value {
-	_, ok := m.data[m.key(fc, "containsKey")]
+	k := m.key(fc, "containsKey")
+	if m.params != nil {
+		_, ok := m.params[k]
+		return m.rt.ToValue(ok)
+	}
+	_, ok := m.data[k]
 	return m.rt.ToValue(ok)
 }
 
@@ -113,8 +150,9 @@ func (m *jsMap) remove(fc goja.FunctionCall) goja.Value {
 }
 
 func (m *jsMap) keySet(goja.FunctionCall) goja.Value {
-	keys := make([]string, 0, len(m.data))
-	for k := range m.data {
+	data := m.values()
+	keys := make([]string, 0, len(data))
+	for k := range data {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -125,11 +163,11 @@ func (m *jsMap) keySet(goja.FunctionCall) goja.Value {
 	return m.rt.NewArray(vals...)
 }
 
-func (m *jsMap) size(goja.FunctionCall) goja.Value    { return m.rt.ToValue(len(m.data)) }
-func (m *jsMap) isEmpty(goja.FunctionCall) goja.Value { return m.rt.ToValue(len(m.data) == 0) }
-func (m *jsMap) toJSON(goja.FunctionCall) goja.Value  { return components.Value(m.rt, m.data) }
+func (m *jsMap) size(goja.FunctionCall) goja.Value    { return m.rt.ToValue(len(m.values())) }
+func (m *jsMap) isEmpty(goja.FunctionCall) goja.Value { return m.rt.ToValue(len(m.values()) == 0) }
+func (m *jsMap) toJSON(goja.FunctionCall) goja.Value  { return components.Value(m.rt, m.values()) }
 
 func (m *jsMap) toString(goja.FunctionCall) goja.Value {
-	b, _ := json.Marshal(m.data)
+	b, _ := json.Marshal(m.values())
 	return m.rt.ToValue(string(b))
 }

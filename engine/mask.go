@@ -98,7 +98,7 @@ func maskValue(p *Protocol, v any) any {
 // line itself.
 type masker struct{ secrets []string }
 
-func newMasker(p *Protocol, st *Step, sources ...map[string]any) *masker {
+func newMasker(p *Protocol, st *Step, sources ...any) *masker {
 	m := &masker{}
 	add := func(v string) {
 		if len(v) >= 4 {
@@ -118,6 +118,10 @@ func newMasker(p *Protocol, st *Step, sources ...map[string]any) *masker {
 func collectSensitive(p *Protocol, st *Step, v any, under bool, add func(string)) {
 	switch x := v.(type) {
 	case map[string]any:
+		for k, e := range x {
+			collectSensitive(p, st, e, under || isSensitive(p, k) || st.paramSensitive(k), add)
+		}
+	case map[string]string: // the request's parameters
 		for k, e := range x {
 			collectSensitive(p, st, e, under || isSensitive(p, k) || st.paramSensitive(k), add)
 		}

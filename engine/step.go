@@ -261,15 +261,14 @@ func (e *Engine) execute(ctx context.Context, snap *Snapshot, p *Protocol, st *S
 	}
 	stepCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.Timeout)
 	defer cancel()
-	reqData := make(map[string]any, len(req.Params))
-	for k, val := range req.Params {
-		reqData[k] = val
-	}
-	r := &run{snap: snap, proto: p, step: st, logBase: e.log, reqID: req.RequestID, sources: []map[string]any{reqData, sess.Data},
+	r := &run{snap: snap, proto: p, step: st, logBase: e.log, reqID: req.RequestID, params: req.Params, sessData: sess.Data,
 		call: components.Call{Ctx: stepCtx, TID: sess.TID, Protocol: p.Name, Step: st.Name, Clock: e.opts.Now}}
 	r.call.NewLog = r.log
 	persist, res := map[string]any{}, map[string]any{}
-	v.req.data, v.sess.data, v.persist.data, v.res.data = reqData, sess.Data, persist, res
+	v.req.set(nil, req.Params)
+	v.sess.set(sess.Data, nil)
+	v.persist.set(persist, nil)
+	v.res.set(res, nil)
 	if err := e.interruptible(v, r, st); err != nil {
 		return nil, nil, nil, e.scriptErr(r.log(), p, st, err)
 	}

@@ -72,7 +72,10 @@ type run struct {
 	success bool
 	code    string
 	message string
-	sources []map[string]any // where sensitive values may be, for the masker
+	// Where sensitive values may be, for the masker: the request's
+	// parameters and the session's data.
+	params   map[string]string
+	sessData map[string]any
 }
 
 func newVM(comps []namedComponent) (*vm, error) {
@@ -193,7 +196,9 @@ func (v *vm) reset() {
 	v.rt.ClearInterrupt()
 	clear(v.imported)
 	v.cur = nil
-	v.req.data, v.sess.data, v.persist.data, v.res.data = nil, nil, nil, nil
+	for _, m := range []*jsMap{v.req, v.sess, v.persist, v.res} {
+		m.set(nil, nil)
+	}
 	if len(v.consts) > 64 {
 		clear(v.consts) // snapshots come and go; keep the cache small
 	}
@@ -310,7 +315,7 @@ func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
 	return func(fc goja.FunctionCall) goja.Value {
 		r := v.cur
 		if r.masker == nil {
-			r.masker = newMasker(r.proto, r.step, r.sources...)
+			r.masker = newMasker(r.proto, r.step, r.params, r.sessData)
 		}
 		parts := make([]string, len(fc.Arguments))
 		for i, a := range fc.Arguments {
