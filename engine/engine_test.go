@@ -33,7 +33,7 @@ func newHarness(t *testing.T, dir string, tweak ...func(*engine.Options)) *harne
 	store := session.NewMemory(&session.MemoryOptions{Now: c.Now})
 	opts := engine.Options{
 		Scripts: dir + "/scripts", Protocols: dir + "/protocols", Store: store,
-		Log: zap.New(core), Now: c.Now, PoolMin: 2, PoolMax: 4,
+		Log: zap.New(core, zap.AddCaller()), Now: c.Now, PoolMin: 2, PoolMax: 4, // as tuna serve logs
 	}
 	for _, f := range tweak {
 		f(&opts)
@@ -474,6 +474,19 @@ func TestRun_LogsAreMasked(t *testing.T) {
 	ctx := lines[0].ContextMap()
 	if ctx["protocol"] != "flow" || ctx["step"] != "begin" || ctx["tid"] == "" || ctx["script_version"] == "" || ctx["at"] != "flow/begin.js:9" {
 		t.Fatalf("context %v", ctx)
+	}
+	// A script's line says where in the script it was logged, not where in
+	// Go; the engine's own lines keep their Go caller.
+	if lines[0].Caller.Defined {
+		t.Errorf("a script's line has a Go caller: %s", lines[0].Caller)
+	}
+	tid := lines[0].ContextMap()["tid"].(string)
+	if _, err := h.run("flow", "throws", p("TID", tid)); err == nil {
+		t.Fatal("throws did not fail")
+	}
+	errs := h.logs.FilterMessage("script error").All()
+	if len(errs) != 1 || !errs[0].Caller.Defined || !strings.HasPrefix(errs[0].Caller.TrimmedPath(), "engine/") {
+		t.Errorf("the engine's line: %+v", errs)
 	}
 }
 

@@ -54,9 +54,11 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Response, error) {
 		return nil, ErrUnknownStep
 	}
 	resp, err := e.run(ctx, snap, p, st, req)
-	result, code := ResultFail, ErrorCode(err)
+	var result, code string
 	if err == nil {
 		result, code = resp.Result, resp.Code
+	} else {
+		result, code = ResultFail, ErrorCode(err)
 	}
 	e.metrics.observeStep(p.Name, st.Name, result, code, e.opts.Now().Sub(start))
 	return resp, err

@@ -59,19 +59,20 @@ type vm struct {
 
 // run is the state of one step execution that the bindings read.
 type run struct {
-	snap    *Snapshot
-	proto   *Protocol
-	step    *Step
-	call    components.Call
-	logBase *zap.Logger
-	logOnce sync.Once
-	logger  *zap.Logger
-	reqID   string
-	masker  *masker
-	set     bool
-	success bool
-	code    string
-	message string
+	snap     *Snapshot
+	proto    *Protocol
+	step     *Step
+	call     components.Call
+	logBase  *zap.Logger
+	logOnce  sync.Once
+	logger   *zap.Logger
+	jsLogger *zap.Logger // logger without the Go caller, for the script's lines
+	reqID    string
+	masker   *masker
+	set      bool
+	success  bool
+	code     string
+	message  string
 	// Where sensitive values may be, for the masker: the request's
 	// parameters and the session's data.
 	params   map[string]string
@@ -329,7 +330,7 @@ func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
 				break
 			}
 		}
-		log := r.log()
+		log := r.jsLog()
 		switch level {
 		case "debug":
 			log.Debug(msg, at)
@@ -342,6 +343,16 @@ func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
 		}
 		return goja.Undefined()
 	}
+}
+
+// jsLog is the step's logger for the script's own lines: the step's
+// fields and no Go caller, which would be this file for every line (where in
+// the script a line was logged is its "at"), and costs a stack walk.
+func (r *run) jsLog() *zap.Logger {
+	if r.jsLogger == nil {
+		r.jsLogger = r.log().WithOptions(zap.WithCaller(false))
+	}
+	return r.jsLogger
 }
 
 // logText renders a log argument: objects and maps as JSON, the rest as JS would.
