@@ -14,9 +14,13 @@
 #   ab: <prefix> B/A server CPU per flow <median> (<each pair>), flows/s <median> (<each pair>)
 #
 # Below 1 in CPU per flow, B is cheaper. The per-pair ratios show the spread.
+# With AB_PREFIX_B, B is loaded on another route than A: AB_A=HEAD AB_B=HEAD
+# AB_PREFIX=/baseline-session AB_PREFIX_B=/tx gives TUNA over the
+# hand-written handlers, measured side by side.
 #
 # Environment: AB_A (HEAD), AB_B (worktree), AB_PREFIX (/tx; /baseline-session
-# compares the hand-written handlers), AB_PAIRS (4), AB_SECONDS (10),
+# compares the hand-written handlers), AB_PREFIX_B (B's route, default
+# AB_PREFIX), AB_PAIRS (4), AB_SECONDS (10),
 # AB_WARMUP (2s), AB_CONCURRENCY (32 each), AB_PORT (18300: A on it and the
 # next, B ten above), AB_SERVE_FLAGS (more flags for both servers), GO.
 set -euo pipefail
@@ -25,6 +29,7 @@ cd "$(dirname "$0")/.."
 ref_a=${AB_A:-HEAD}
 ref_b=${AB_B:-worktree}
 prefix=${AB_PREFIX:-/tx}
+prefix_b=${AB_PREFIX_B:-$prefix}
 pairs=${AB_PAIRS:-4}
 secs=${AB_SECONDS:-10}
 warmup=${AB_WARMUP:-2s}
@@ -53,7 +58,11 @@ tree() {
 }
 
 tree a "$ref_a"
-tree b "$ref_b"
+if [[ $ref_b == "$ref_a" ]]; then
+	mkdir -p "$tmp/b" && cp -r "$tmp/a/." "$tmp/b/"
+else
+	tree b "$ref_b"
+fi
 "$GO" build -o "$tmp/loadgen" ./cmd/tuna
 for p in "$port" $((port + 10)); do
 	curl -s -o /dev/null "http://127.0.0.1:$p/healthz" && die "something already listens on port $p (set AB_PORT)"
@@ -61,7 +70,8 @@ done
 
 # side NAME PORT: serve build NAME on PORT, load it, write $tmp/NAME.json.
 side() {
-	local name=$1 p=$2 dir=$tmp/$1 data=$tmp/$1-data
+	local name=$1 p=$2 dir=$tmp/$1 data=$tmp/$1-data route=$prefix
+	[[ $name == b ]] && route=$prefix_b
 	rm -rf "$data"
 	# shellcheck disable=SC2086
 	"$dir/tuna" serve --bench-endpoints --data "$data" --scripts "$dir/scripts" --protocols "$dir/protocols" \
@@ -74,7 +84,7 @@ side() {
 		kill -0 "$spid" 2>/dev/null || die "server $name did not start: $(tail -3 "$tmp/$name.log")"
 		sleep 0.1
 	done
-	"$tmp/loadgen" loadgen --url "http://127.0.0.1:$p" --prefix "$prefix" --concurrency "$conc" \
+	"$tmp/loadgen" loadgen --url "http://127.0.0.1:$p" --prefix "$route" --concurrency "$conc" \
 		--duration "${secs}s" --warmup "$warmup" --server-pid "$spid" --json "$tmp/$name.json" \
 		>/dev/null 2>"$tmp/$name.progress" || echo "ab: the load on $name failed: $(tail -3 "$tmp/$name.progress")" >&2
 	kill "$spid" 2>/dev/null || true
@@ -90,7 +100,9 @@ cpu() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-echo "ab: A $ref_a, B $ref_b, $prefix, $pairs pairs of ${secs}s at $conc flows each, $(nproc) CPUs, load $(loadavg)"
+routes=$prefix
+[[ $prefix_b != "$prefix" ]] && routes="$prefix (A) and $prefix_b (B)"
+echo "ab: A $ref_a, B $ref_b, $routes, $pairs pairs of ${secs}s at $conc flows each, $(nproc) CPUs, load $(loadavg)"
 cpu_ratios=() flow_ratios=()
 for i in $(seq "$pairs"); do
 	rm -f "$tmp/a.json" "$tmp/b.json"
@@ -115,4 +127,4 @@ for i in $(seq "$pairs"); do
 	printf 'ab: pair %d (%s first)  A %7.1f flows/s %5.0f us/flow  B %7.1f flows/s %5.0f us/flow  B/A cpu %s flows %s\n' \
 		"$i" "$first" "$fa" "$ca" "$fb" "$cb" "$cr" "$fr"
 done
-echo "ab: $prefix B/A server CPU per flow $(printf '%s\n' "${cpu_ratios[@]}" | median) (${cpu_ratios[*]}), flows/s $(printf '%s\n' "${flow_ratios[@]}" | median) (${flow_ratios[*]})"
+echo "ab: $routes B/A server CPU per flow $(printf '%s\n' "${cpu_ratios[@]}" | median) (${cpu_ratios[*]}), flows/s $(printf '%s\n' "${flow_ratios[@]}" | median) (${flow_ratios[*]})"
