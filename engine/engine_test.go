@@ -554,3 +554,23 @@ func TestRun_ReqMap(t *testing.T) {
 		t.Errorf("log %+v", lines)
 	}
 }
+
+// A script's line below the log's level is dropped before anything is
+// made of it: its arguments are not rendered (a getter shows it) nor
+// masked. The lines at or above the level are written.
+func TestRun_LogBelowLevelCostsNothing(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	h := newHarness(t, flowDir, func(o *engine.Options) { o.Log = zap.New(core) })
+	tid := h.begin()
+	r := h.ok("flow", "quiet", p("TID", tid))
+	if r.Result != engine.ResultSuccess || r.Data["rendered"] != "warn,error" {
+		t.Fatalf("%+v", r)
+	}
+	var got []string
+	for _, e := range logs.FilterMessageSnippet("at ").All() {
+		got = append(got, e.Level.String()+" "+e.Message)
+	}
+	if want := []string{`warn at warn {"x":1}`, `error at error {"x":1}`}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("lines %q, want %q", got, want)
+	}
+}

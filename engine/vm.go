@@ -3,12 +3,14 @@ package engine
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/dop251/goja"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/tunapay/tuna/components"
 )
@@ -131,8 +133,8 @@ func (v *vm) bind(comps []namedComponent) error {
 		}
 	}
 	logObj := rt.NewObject()
-	for _, lvl := range []string{"debug", "info", "warn", "error"} {
-		_ = logObj.Set(lvl, v.logFunc(lvl))
+	for _, lvl := range []zapcore.Level{zapcore.DebugLevel, zapcore.InfoLevel, zapcore.WarnLevel, zapcore.ErrorLevel} {
+		_ = logObj.Set(lvl.String(), v.logFunc(lvl))
 	}
 	_ = g.Set("log", logObj)
 	_ = g.Set("setSuccess", v.setResult(true))
@@ -312,9 +314,14 @@ func (v *vm) importScript(fc goja.FunctionCall) goja.Value {
 	return goja.Undefined()
 }
 
-func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
+func (v *vm) logFunc(lvl zapcore.Level) func(goja.FunctionCall) goja.Value {
 	return func(fc goja.FunctionCall) goja.Value {
 		r := v.cur
+		if !r.logBase.Core().Enabled(lvl) {
+			// A line the log would drop costs nothing: its arguments are
+			// not rendered (no getter runs), nothing is masked.
+			return goja.Undefined()
+		}
 		if r.masker == nil {
 			r.masker = newMasker(r.proto, r.step, r.params, r.sessData)
 		}
@@ -326,21 +333,11 @@ func (v *vm) logFunc(level string) func(goja.FunctionCall) goja.Value {
 		at := zap.Skip()
 		for _, f := range v.rt.CaptureCallStack(4, nil) {
 			if pos := f.Position(); pos.Line > 0 {
-				at = zap.String("at", fmt.Sprintf("%s:%d", pos.Filename, pos.Line))
+				at = zap.String("at", pos.Filename+":"+strconv.Itoa(pos.Line))
 				break
 			}
 		}
-		log := r.jsLog()
-		switch level {
-		case "debug":
-			log.Debug(msg, at)
-		case "info":
-			log.Info(msg, at)
-		case "warn":
-			log.Warn(msg, at)
-		default:
-			log.Error(msg, at)
-		}
+		r.jsLog().Log(lvl, msg, at)
 		return goja.Undefined()
 	}
 }
