@@ -16,11 +16,17 @@
 # Below 1 in CPU per flow, B is cheaper. The per-pair ratios show the spread.
 # With AB_PREFIX_B, B is loaded on another route than A: AB_A=HEAD AB_B=HEAD
 # AB_PREFIX=/baseline-session AB_PREFIX_B=/tx gives TUNA over the
-# hand-written handlers, measured side by side.
+# hand-written handlers, measured side by side. With AB_SESSIONS_A and
+# AB_SESSIONS_B, each side's session table holds that many live sessions
+# (seeded once, copied in before each pair): AB_A=HEAD AB_B=HEAD
+# AB_SESSIONS_A=1000 AB_SESSIONS_B=1000000 is the scale curve's question,
+# does a step slow down with the table's size, asked of two servers that
+# see the same machine. A line before the last then gives the median B/A of
+# each step's p50.
 #
 # Environment: AB_A (HEAD), AB_B (worktree), AB_PREFIX (/tx; /baseline-session
 # compares the hand-written handlers), AB_PREFIX_B (B's route, default
-# AB_PREFIX), AB_PAIRS (4), AB_SECONDS (10),
+# AB_PREFIX), AB_SESSIONS_A and AB_SESSIONS_B (0), AB_PAIRS (4), AB_SECONDS (10),
 # AB_WARMUP (2s), AB_CONCURRENCY (32 each), AB_PORT (18300: A on it and the
 # next, B ten above), AB_SERVE_FLAGS (more flags for both servers), GO.
 set -euo pipefail
@@ -30,6 +36,8 @@ ref_a=${AB_A:-HEAD}
 ref_b=${AB_B:-worktree}
 prefix=${AB_PREFIX:-/tx}
 prefix_b=${AB_PREFIX_B:-$prefix}
+sessions_a=${AB_SESSIONS_A:-0}
+sessions_b=${AB_SESSIONS_B:-0}
 pairs=${AB_PAIRS:-4}
 secs=${AB_SECONDS:-10}
 warmup=${AB_WARMUP:-2s}
@@ -73,6 +81,9 @@ side() {
 	local name=$1 p=$2 dir=$tmp/$1 data=$tmp/$1-data route=$prefix
 	[[ $name == b ]] && route=$prefix_b
 	rm -rf "$data"
+	if [[ -d $tmp/$name-seeded ]]; then
+		cp -a "$tmp/$name-seeded" "$data"
+	fi
 	# shellcheck disable=SC2086
 	"$dir/tuna" serve --bench-endpoints --data "$data" --scripts "$dir/scripts" --protocols "$dir/protocols" \
 		--listen "127.0.0.1:$p" --admin-listen "127.0.0.1:$((p + 1))" --public-url "http://127.0.0.1:$p" \
@@ -100,8 +111,26 @@ cpu() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
+# seed NAME N: a data folder holding N live sessions for side NAME.
+seed() {
+	(($2 > 0)) || return 0
+	"$tmp/$1/tuna" seed-sessions --data "$tmp/$1-seeded" --sessions "$2" >"$tmp/$1-seed.txt" ||
+		die "seeding $2 sessions for $1 failed: $(tail -3 "$tmp/$1-seed.txt")"
+}
+seed a "$sessions_a"
+seed b "$sessions_b"
+
+# p50 FILE STEP: a step's p50 in a loadgen JSON result.
+p50() {
+	awk -v step="$2" '$1 == "\"step\":" { cur = $2; gsub(/[",]/, "", cur) }
+		cur == step && $1 == "\"p50_ms\":" { v = $2; sub(/,$/, "", v) } END { print v + 0 }' "$1"
+}
+steps=(cp_auth user_auth otp_verify bill)
+declare -A p50_ratios
+
 routes=$prefix
 [[ $prefix_b != "$prefix" ]] && routes="$prefix (A) and $prefix_b (B)"
+((sessions_a + sessions_b > 0)) && routes+=", $sessions_a (A) and $sessions_b (B) live sessions"
 echo "ab: A $ref_a, B $ref_b, $routes, $pairs pairs of ${secs}s at $conc flows each, $(nproc) CPUs, load $(loadavg)"
 cpu_ratios=() flow_ratios=()
 for i in $(seq "$pairs"); do
@@ -124,7 +153,18 @@ for i in $(seq "$pairs"); do
 	cr=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.3f", b / a }')
 	fr=$(awk -v a="$fa" -v b="$fb" 'BEGIN { printf "%.3f", b / a }')
 	cpu_ratios+=("$cr") flow_ratios+=("$fr")
+	for s in "${steps[@]}"; do
+		p50_ratios[$s]+=" $(awk -v a="$(p50 "$tmp/a.json" "$s")" -v b="$(p50 "$tmp/b.json" "$s")" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')"
+	done
 	printf 'ab: pair %d (%s first)  A %7.1f flows/s %5.0f us/flow  B %7.1f flows/s %5.0f us/flow  B/A cpu %s flows %s\n' \
 		"$i" "$first" "$fa" "$ca" "$fb" "$cb" "$cr" "$fr"
 done
+if ((sessions_a + sessions_b > 0)); then
+	line="ab: B/A p50 per step (median of pairs):"
+	for s in "${steps[@]}"; do
+		# shellcheck disable=SC2086 # the list of ratios, split on purpose
+		line+=" $s $(printf '%s\n' ${p50_ratios[$s]} | median)"
+	done
+	echo "$line"
+fi
 echo "ab: $routes B/A server CPU per flow $(printf '%s\n' "${cpu_ratios[@]}" | median) (${cpu_ratios[*]}), flows/s $(printf '%s\n' "${flow_ratios[@]}" | median) (${flow_ratios[*]})"
