@@ -109,3 +109,5 @@ for s in "${steps[@]}"; do
 		'BEGIN { printf "  %s %.2f", s, (b > 0 ? a / b : 0) }')
 done
 echo "$line  (target: within 1.20)"
+echo "scale: the sizes ran a minute apart; for the latency ratio on the same machine at the same time:"
+echo "scale:   make ab AB_A=HEAD AB_B=HEAD AB_SESSIONS_A=$small AB_SESSIONS_B=$large"
