@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"reflect"
 	"strings"
 	"sync"
@@ -572,5 +574,68 @@ func TestRun_LogBelowLevelCostsNothing(t *testing.T) {
 	}
 	if want := []string{`warn at warn {"x":1}`, `error at error {"x":1}`}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("lines %q, want %q", got, want)
+	}
+}
+
+// Every step's answers are counted by result and code, and timed, however
+// many goroutines answer at once and however many codes a script makes up
+// (past the few a step keeps at hand).
+func TestRun_StepMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := newHarness(t, flowDir, func(o *engine.Options) { o.Registerer = reg; o.PoolMax = 8 })
+	tid := h.begin()
+	codes := []string{"OK"}
+	for i := range 40 {
+		codes = append(codes, fmt.Sprintf("CODE_%02d", i))
+	}
+	const rounds = 3
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for r := range rounds {
+				for i := range codes {
+					code := codes[(i+g+r)%len(codes)]
+					if _, err := h.run("flow", "code", p("TID", tid, "CODE", code)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, timed := map[string]float64{}, float64(0)
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["step"] != "code" {
+				continue
+			}
+			switch mf.GetName() {
+			case "tuna_steps_total":
+				counts[labels["result"]+" "+labels["code"]] += m.GetCounter().GetValue()
+			case "tuna_step_duration_seconds":
+				timed += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if len(counts) != len(codes) || timed != float64(8*rounds*len(codes)) {
+		t.Fatalf("%d label sets, %v timed: %v", len(counts), timed, counts)
+	}
+	for _, c := range codes {
+		key := "FAIL " + c
+		if c == "OK" {
+			key = "SUCCESS OK"
+		}
+		if counts[key] != 8*rounds {
+			t.Errorf("%s counted %v times, want %d", key, counts[key], 8*rounds)
+		}
 	}
 }

@@ -2,18 +2,18 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 type metrics struct {
-	// The children of the vectors below, found once per label set: the
-	// vectors' own lookup (validating and hashing the labels under a lock)
-	// cost a few microseconds per step.
-	stepCounters sync.Map // stepLabels → prometheus.Counter
-	durations    sync.Map // stepLabels (result and code empty) → prometheus.Observer
-	storeTimes   sync.Map // op → prometheus.Observer
+	// The children of the vectors below are found once per label set,
+	// not per step: the vectors' own lookup validates and hashes the
+	// labels under a lock. A step's are kept on the step (stepMetrics),
+	// the store operations' here.
+	storeTimes sync.Map // op → prometheus.Observer
 
 	steps     *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
@@ -65,21 +65,60 @@ func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
 	return m
 }
 
-type stepLabels struct{ protocol, step, result, code string }
+// stepMetrics are one step's children of the steps and duration vectors.
+// A step answers with few result and code pairs, so they are a short list,
+// copied on write and read without a lock; past maxStepCounters pairs (a
+// script making up codes), the vector is asked each time.
+type stepMetrics struct {
+	duration prometheus.Observer
+	mu       sync.Mutex // serializes additions to counters
+	counters atomic.Pointer[[]stepCounter]
+}
 
-func (m *metrics) observeStep(protocol, step, result, code string, d time.Duration) {
-	k := stepLabels{protocol, step, result, code}
-	c, ok := m.stepCounters.Load(k)
-	if !ok {
-		c, _ = m.stepCounters.LoadOrStore(k, m.steps.WithLabelValues(protocol, step, result, code))
+type stepCounter struct {
+	result, code string
+	c            prometheus.Counter
+}
+
+const maxStepCounters = 32
+
+func (m *metrics) observeStep(protocol string, st *Step, result, code string, d time.Duration) {
+	sm := st.metrics.Load()
+	if sm == nil {
+		sm = &stepMetrics{duration: m.duration.WithLabelValues(protocol, st.Name)}
+		if !st.metrics.CompareAndSwap(nil, sm) {
+			sm = st.metrics.Load()
+		}
 	}
-	c.(prometheus.Counter).Inc()
-	k.result, k.code = "", ""
-	o, ok := m.durations.Load(k)
-	if !ok {
-		o, _ = m.durations.LoadOrStore(k, m.duration.WithLabelValues(protocol, step))
+	sm.duration.Observe(d.Seconds())
+	sm.counter(m, protocol, st.Name, result, code).Inc()
+}
+
+func (sm *stepMetrics) counter(m *metrics, protocol, step, result, code string) prometheus.Counter {
+	if list := sm.counters.Load(); list != nil {
+		for _, sc := range *list {
+			if sc.result == result && sc.code == code {
+				return sc.c
+			}
+		}
 	}
-	o.(prometheus.Observer).Observe(d.Seconds())
+	c := m.steps.WithLabelValues(protocol, step, result, code)
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	var list []stepCounter
+	if old := sm.counters.Load(); old != nil {
+		list = *old
+	}
+	for _, sc := range list { // added meanwhile
+		if sc.result == result && sc.code == code {
+			return c
+		}
+	}
+	if len(list) < maxStepCounters {
+		list = append(list[:len(list):len(list)], stepCounter{result, code, c})
+		sm.counters.Store(&list)
+	}
+	return c
 }
 
 func (m *metrics) observeStore(op string, start time.Time) {

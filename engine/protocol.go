@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -58,6 +59,7 @@ type Step struct {
 	Line        int // where the step starts in its file
 	scriptLine  int
 	script      *Script
+	metrics     atomic.Pointer[stepMetrics] // its metrics' children, found on first use
 }
 
 // Param is a declared request parameter of a step.

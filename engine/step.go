@@ -60,7 +60,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Response, error) {
 	} else {
 		result, code = ResultFail, ErrorCode(err)
 	}
-	e.metrics.observeStep(p.Name, st.Name, result, code, e.opts.Now().Sub(start))
+	e.metrics.observeStep(p.Name, st, result, code, e.opts.Now().Sub(start))
 	return resp, err
 }
 
