@@ -162,6 +162,7 @@ func (b *BoltStore) run() {
 func (b *BoltStore) commit(batch []*op) {
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		sessions, index := writeBuckets(tx)
+		b.syncFreelist()
 		var old []byte
 		created := int64(0)
 		for _, o := range batch {
