@@ -34,7 +34,8 @@ import (
 // fsync and no second process it moves less with the machine than a load
 // run, and the two routes' difference is what the engine and JavaScript
 // cost a flow (the requests' building and reading here is the same for
-// both). `make overhead` runs the two in turn and prints the medians:
+// both). `make overhead` runs this for the allocations and
+// BenchmarkFlow_InProcessRatio for the CPU:
 //
 //	go test -run '^$' -bench BenchmarkFlow_InProcess -count 5 ./cmd/tuna/
 func BenchmarkFlow_InProcess(b *testing.B) {
@@ -69,6 +70,52 @@ func BenchmarkFlow_InProcess(b *testing.B) {
 			b.ReportMetric(float64(a.eng.Status().Pool.Created-created), "new-runtimes")
 		})
 	}
+}
+
+// BenchmarkFlow_InProcessRatio runs both routes on one server in turn,
+// in chunks of a few hundred flows (each inProcessFlows at a time), and
+// adds up each route's CPU: the machine's speed changes less between two
+// chunks a fraction of a second apart than between two benchmark runs, so
+// the ratio holds still better than BenchmarkFlow_InProcess's two runs
+// (b.N counts flows of each route).
+func BenchmarkFlow_InProcessRatio(b *testing.B) {
+	a := newInProcess(b)
+	h := a.srv.Handler()
+	var seq atomic.Int64
+	phase := func(prefix string, flows int) time.Duration {
+		start := processCPU(b)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range inProcessFlows {
+			wg.Go(func() {
+				d := &inProcess{h: h, prefix: prefix, seq: &seq}
+				for next.Add(1) <= int64(flows) {
+					d.flow(b)
+				}
+			})
+		}
+		wg.Wait()
+		return processCPU(b) - start
+	}
+	routes := []string{"/tx", loadgen.SessionBaselinePrefix}
+	for _, r := range routes { // the runtimes, the caches and the files
+		phase(r, 20*inProcessFlows)
+	}
+	b.ResetTimer()
+	var cpu [2]time.Duration
+	for n, i := 0, 0; n < b.N; i++ {
+		chunk := min(4*inProcessFlows, b.N-n)
+		for j := range routes { // which goes first alternates
+			k := (i + j) % 2
+			cpu[k] += phase(routes[k], chunk)
+		}
+		n += chunk
+	}
+	tx, base := float64(cpu[0].Microseconds())/float64(b.N), float64(cpu[1].Microseconds())/float64(b.N)
+	b.ReportMetric(tx, "tx-cpu-µs/flow")
+	b.ReportMetric(base, "baseline-cpu-µs/flow")
+	b.ReportMetric(tx-base, "engine-cpu-µs/flow")
+	b.ReportMetric(tx/base, "tx/baseline")
 }
 
 // inProcessFlows is how many flows run at once: enough that the
