@@ -336,8 +336,8 @@ var errFreelistWritten = errors.New("session: the free list is already written")
 // crash while it was left out rebuilds the list by reading the whole file
 // (~0.4 s for 1 GB in the page cache here, ~26 s from disk).
 const (
-	freelistUnsyncAbove = 1024
-	freelistSyncBelow   = 256
+	freelistUnsyncAbove = 2048
+	freelistSyncBelow   = 1024
 )
 
 // syncFreelist applies the policy; it runs inside the write transactions
