@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/tunapay/tuna/internal/bolttest"
 )
 
 var epoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -170,11 +172,5 @@ func TestBoltStore_ExpiryIndexFill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = b.db.View(func(tx *bolt.Tx) error {
-		st := tx.Bucket(bucketExpiry).Stats()
-		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.LeafPageN < 5 || fill < 0.75 {
-			t.Errorf("expiry index: %d pages %.2f full, want more than 0.75", st.LeafPageN, fill)
-		}
-		return nil
-	})
+	bolttest.LeafFill(t, b.db, bucketExpiry, 5, 0.75)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tunapay/tuna/components/payment"
+	"github.com/tunapay/tuna/internal/bolttest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -201,11 +202,5 @@ func TestSimulator_ChargesFill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		st := tx.Bucket(bucketCharges).Stats()
-		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.LeafPageN < 5 || fill < 0.75 {
-			t.Errorf("charges: %d pages %.2f full, want more than 0.75", st.LeafPageN, fill)
-		}
-		return nil
-	})
+	bolttest.LeafFill(t, s.db, bucketCharges, 5, 0.75)
 }

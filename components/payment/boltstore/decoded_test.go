@@ -12,6 +12,7 @@ import (
 
 	"github.com/tunapay/tuna/components/payment"
 	"github.com/tunapay/tuna/components/payment/paymenttest"
+	"github.com/tunapay/tuna/internal/bolttest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -352,13 +353,7 @@ func TestStore_OTPFill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = s.db.View(func(btx *bolt.Tx) error {
-		st := btx.Bucket(bucketOTPs).Stats()
-		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); st.LeafPageN < 5 || fill < 0.75 {
-			t.Errorf("otps: %d pages %.2f full, want more than 0.75", st.LeafPageN, fill)
-		}
-		return nil
-	})
+	bolttest.LeafFill(t, s.db, bucketOTPs, 5, 0.75)
 }
 
 // A transaction that touches two payments remembers each one's order
