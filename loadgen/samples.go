@@ -274,18 +274,6 @@ func summarize(ss []Sample, every time.Duration, first ProcSample, hasFirst bool
 	sum.RSSMaxMiB, sum.RSSEndMiB = sum.RSSWarmupMiB, sum.RSSWarmupMiB
 	sum.AnonWarmupMiB = float64(first.RSSAnon) / (1 << 20)
 	sum.AnonMaxMiB, sum.AnonEndMiB = sum.AnonWarmupMiB, sum.AnonWarmupMiB
-	for _, s := range ss {
-		if s.RSSMiB != nil {
-			sum.RSSMaxMiB = max(sum.RSSMaxMiB, *s.RSSMiB)
-			sum.RSSEndMiB = *s.RSSMiB
-		}
-		if s.RSSAnonMiB != nil {
-			sum.AnonMaxMiB = max(sum.AnonMaxMiB, *s.RSSAnonMiB)
-			sum.AnonEndMiB = *s.RSSAnonMiB
-		}
-	}
-	sum.GrowthMiB = sum.RSSEndMiB - sum.RSSWarmupMiB
-	sum.AnonGrowthMiB = sum.AnonEndMiB - sum.AnonWarmupMiB
 	var anon, goal [][2]float64 // (t minutes, MiB), the window's start included
 	anon = append(anon, [2]float64{0, sum.AnonWarmupMiB})
 	if first.HeapGoal > 0 {
@@ -294,7 +282,13 @@ func summarize(ss []Sample, every time.Duration, first ProcSample, hasFirst bool
 		goal = append(goal, [2]float64{0, sum.HeapGoalWarmupMiB})
 	}
 	for _, s := range ss {
+		if s.RSSMiB != nil {
+			sum.RSSMaxMiB = max(sum.RSSMaxMiB, *s.RSSMiB)
+			sum.RSSEndMiB = *s.RSSMiB
+		}
 		if s.RSSAnonMiB != nil {
+			sum.AnonMaxMiB = max(sum.AnonMaxMiB, *s.RSSAnonMiB)
+			sum.AnonEndMiB = *s.RSSAnonMiB
 			anon = append(anon, [2]float64{s.TSec / 60, *s.RSSAnonMiB})
 		}
 		if s.HeapGoalMiB != nil {
@@ -303,6 +297,8 @@ func summarize(ss []Sample, every time.Duration, first ProcSample, hasFirst bool
 			goal = append(goal, [2]float64{s.TSec / 60, *s.HeapGoalMiB})
 		}
 	}
+	sum.GrowthMiB = sum.RSSEndMiB - sum.RSSWarmupMiB
+	sum.AnonGrowthMiB = sum.AnonEndMiB - sum.AnonWarmupMiB
 	sum.AnonTrendMiBMin, sum.HeapGoalTrendMiBMin = slope(anon), slope(goal)
 	if sum.RSSWarmupMiB > 0 {
 		sum.GrowthPct = 100 * sum.GrowthMiB / sum.RSSWarmupMiB

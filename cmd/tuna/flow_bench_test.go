@@ -44,16 +44,7 @@ func BenchmarkFlow_InProcess(b *testing.B) {
 			a := newInProcess(b)
 			h := a.srv.Handler()
 			var seq atomic.Int64
-			var warm sync.WaitGroup // the runtimes, the caches and the files
-			for range inProcessFlows {
-				warm.Go(func() {
-					d := &inProcess{h: h, prefix: prefix, seq: &seq}
-					for range 20 {
-						d.flow(b)
-					}
-				})
-			}
-			warm.Wait()
+			runFlows(b, h, prefix, &seq, 20*inProcessFlows) // the runtimes, the caches and the files
 			b.SetParallelism(inProcessFlows / runtime.GOMAXPROCS(0))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -84,17 +75,7 @@ func BenchmarkFlow_InProcessRatio(b *testing.B) {
 	var seq atomic.Int64
 	phase := func(prefix string, flows int) time.Duration {
 		start := processCPU(b)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range inProcessFlows {
-			wg.Go(func() {
-				d := &inProcess{h: h, prefix: prefix, seq: &seq}
-				for next.Add(1) <= int64(flows) {
-					d.flow(b)
-				}
-			})
-		}
-		wg.Wait()
+		runFlows(b, h, prefix, &seq, flows)
 		return processCPU(b) - start
 	}
 	routes := []string{"/tx", loadgen.SessionBaselinePrefix}
@@ -116,6 +97,22 @@ func BenchmarkFlow_InProcessRatio(b *testing.B) {
 	b.ReportMetric(base, "baseline-cpu-µs/flow")
 	b.ReportMetric(tx-base, "engine-cpu-µs/flow")
 	b.ReportMetric(tx/base, "tx/baseline")
+}
+
+// runFlows runs flows payments through h on prefix, inProcessFlows at a
+// time, and returns when all are answered.
+func runFlows(b *testing.B, h http.Handler, prefix string, seq *atomic.Int64, flows int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range inProcessFlows {
+		wg.Go(func() {
+			d := &inProcess{h: h, prefix: prefix, seq: seq}
+			for next.Add(1) <= int64(flows) {
+				d.flow(b)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // inProcessFlows is how many flows run at once: enough that the
