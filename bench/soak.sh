@@ -20,7 +20,9 @@
 # Environment: SOAK_SECONDS (300) measured, SOAK_WARMUP (30s),
 # SOAK_CONCURRENCY (64), SOAK_SAMPLE (10s), SOAK_PORT (18110),
 # SOAK_ADMIN_PORT (18111), SOAK_LOG_LEVEL (info), SOAK_OUT (keep the JSON
-# result and the server log there), GO.
+# result and the server log there), SOAK_SERVE_FLAGS (more flags for the
+# server: `--session redis://… --db postgres://…` soaks the shared stores,
+# whose memory is not in this process), GO.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +33,7 @@ sample=${SOAK_SAMPLE:-10s}
 port=${SOAK_PORT:-18110}
 admin_port=${SOAK_ADMIN_PORT:-18111}
 log_level=${SOAK_LOG_LEVEL:-info}
+serve_flags=${SOAK_SERVE_FLAGS:-}
 GO=${GO:-go}
 url=http://127.0.0.1:$port
 
@@ -40,8 +43,9 @@ out=${SOAK_OUT:-$tmp/out}
 mkdir -p "$out"
 
 build_tuna "$tmp/tuna" SOAK_PORT
+# shellcheck disable=SC2086 # SOAK_SERVE_FLAGS is a list of flags
 start_server "$tmp/tuna" "$out/server.log" 10 --data "$tmp/data" --listen "127.0.0.1:$port" \
-	--admin-listen "127.0.0.1:$admin_port" --public-url "$url" --watch=false --log-format json --log-level "$log_level"
+	--admin-listen "127.0.0.1:$admin_port" --public-url "$url" --watch=false --log-format json --log-level "$log_level" $serve_flags
 echo "soak: tuna serve pid $pid on $url, $(nproc) CPUs, load $(loadavg)"
 echo "soak: ${secs}s after ${warmup} warm-up, $conc concurrent, sampled every $sample"
 
