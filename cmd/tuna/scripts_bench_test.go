@@ -20,11 +20,11 @@ import (
 // BenchmarkScripts_Payment is what the engine and the repository's payment
 // scripts cost by themselves: the four steps of a payment through
 // engine.Run, on a session table that keeps sessions in a map until their
-// flow ends (flowStore), with components that answer
-// at once what the real ones answer (the same Go types, so the same
-// crossings into JavaScript) and touch no store. No HTTP, no ledger, no
-// fsync: cpu-µs/flow is the floor under what `make overhead` calls the
-// engine's cost, for these scripts on this machine.
+// flow ends (flowStore), with components that answer at once what the real
+// ones answer (the same Go types, so the same crossings into JavaScript)
+// and touch no store. No HTTP, no ledger, no fsync: cpu-µs/flow is the
+// floor under what `make overhead` calls the engine's cost, for these
+// scripts on this machine.
 //
 //   - warm: one flow at a time, so each step finds the runtime the last one
 //     used, with its objects in the processor's caches.
