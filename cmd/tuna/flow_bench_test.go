@@ -102,13 +102,23 @@ func BenchmarkFlow_InProcessRatio(b *testing.B) {
 // runFlows runs flows payments through h on prefix, inProcessFlows at a
 // time, and returns when all are answered.
 func runFlows(b *testing.B, h http.Handler, prefix string, seq *atomic.Int64, flows int) {
+	inParallel(flows, func() func() {
+		d := &inProcess{h: h, prefix: prefix, seq: seq}
+		return func() { d.flow(b) }
+	})
+}
+
+// inParallel calls a flow function flows times in all, from inProcessFlows
+// goroutines at once, and returns when every call has returned. Each
+// goroutine gets its own flow function from worker.
+func inParallel(flows int, worker func() func()) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range inProcessFlows {
 		wg.Go(func() {
-			d := &inProcess{h: h, prefix: prefix, seq: seq}
+			flow := worker()
 			for next.Add(1) <= int64(flows) {
-				d.flow(b)
+				flow()
 			}
 		})
 	}

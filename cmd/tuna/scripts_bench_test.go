@@ -55,34 +55,24 @@ func BenchmarkScripts_Payment(b *testing.B) {
 	b.Run("in-flight", func(b *testing.B) {
 		e, calls := scriptsEngine(b, stubWait)
 		var seq atomic.Int64
-		parallel := func(flows int, flow func()) {
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			for range inProcessFlows {
-				wg.Go(func() {
-					for next.Add(1) <= int64(flows) {
-						flow()
-					}
-				})
-			}
-			wg.Wait()
-		}
-		run := func() { scriptsFlow(b, e, &seq) }
-		parallel(20*inProcessFlows, run) // every runtime made
+		run := func() func() { return func() { scriptsFlow(b, e, &seq) } }
+		inParallel(20*inProcessFlows, run) // every runtime made
 		perFlow := calls.Load() / int64(20*inProcessFlows)
-		waits := func() {
-			for range perFlow {
-				time.Sleep(stubWait)
+		waits := func() func() {
+			return func() {
+				for range perFlow {
+					time.Sleep(stubWait)
+				}
 			}
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		cpu, gc := processCPU(b), gcCPU()
-		parallel(b.N, run)
+		inParallel(b.N, run)
 		scripts, gc := processCPU(b)-cpu, gcCPU()-gc
 		b.StopTimer()
 		cpu = processCPU(b)
-		parallel(b.N, waits)
+		inParallel(b.N, waits)
 		wait := processCPU(b) - cpu
 		perN := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
 		b.ReportMetric(perN(scripts), "cpu-µs/flow")
